@@ -1,0 +1,147 @@
+"""One function per CLI command: parse nothing, print results, return an exit code."""
+
+from __future__ import annotations
+
+import argparse
+
+from continual_learning.ui.console import console, print_json
+from continual_learning.workbench import Workbench
+
+
+def learn(args: argparse.Namespace, bench: Workbench) -> int:
+    from continual_learning.engines.registry import get_spec
+    from continual_learning.ui.progress import progress_bars
+    from continual_learning.ui.render import learn_table
+
+    get_spec(args.engine)  # an unknown engine fails before the model loads
+    with progress_bars() as on_event:
+        reports = bench.learn_files(args.engine, args.paths, on_event=on_event)
+    if args.json:
+        print_json([r.to_dict() for r in reports])
+    else:
+        console.print(learn_table(reports))
+        console.print(f"saved to workspace {bench.state_dir(args.engine)}")
+    return 0
+
+
+def ask(args: argparse.Namespace, bench: Workbench) -> int:
+    from continual_learning.engines.registry import get_spec
+
+    spec = get_spec(args.engine)
+    answer = bench.ask(args.engine, args.question, max_new_tokens=args.max_new_tokens)
+    if args.json:
+        print_json({"engine": spec.display_name, "question": args.question, "answer": answer})
+    else:
+        console.print(answer, highlight=False, markup=False)
+    return 0
+
+
+def info(args: argparse.Namespace, bench: Workbench) -> int:
+    from continual_learning.core.backbone import describe_backbone
+    from continual_learning.ui.render import backbone_table, info_table
+
+    engine = bench.engine(args.engine)
+    backbone = describe_backbone(bench.backbone)
+    if args.json:
+        print_json({"backbone": dict(backbone), "engine": engine.info().to_dict()})
+    else:
+        console.print(backbone_table(backbone))
+        console.print(info_table(engine.info()))
+    return 0
+
+
+def history(args: argparse.Namespace, bench: Workbench) -> int:
+    from continual_learning.ui.render import learn_table
+
+    engine = bench.engine(args.engine)
+    if args.json:
+        print_json([r.to_dict() for r in engine.history])
+    elif not engine.history:
+        console.print(f"{args.engine} has learned nothing yet")
+    else:
+        console.print(learn_table(engine.history, title=f"Learning history of {args.engine}"))
+    return 0
+
+
+def clear(args: argparse.Namespace, bench: Workbench) -> int:
+    from continual_learning.engines.registry import get_spec
+
+    spec = get_spec(args.engine)
+    bench.forget(spec.key)
+    console.print(f"{spec.display_name}: cleared, and its saved state removed from the workspace")
+    return 0
+
+
+def engines(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from continual_learning.engines.registry import engine_specs
+
+    specs = engine_specs()
+    if args.json:
+        print_json([{"engine": s.display_name, "summary": s.summary} for s in specs])
+        return 0
+    table = Table(title="Engines")
+    table.add_column("engine")
+    table.add_column("what it does")
+    for spec in specs:
+        table.add_row(spec.display_name, spec.summary)
+    console.print(table)
+    return 0
+
+
+def models(args: argparse.Namespace) -> int:
+    from continual_learning.config.loader import load_config
+    from continual_learning.core import model_store
+    from continual_learning.core.paths import default_models_dir
+
+    models_dir = default_models_dir(load_config(profile_path=args.profile).model.models_dir)
+    if args.models_command == "fetch":
+        from continual_learning.ui.progress import progress_bars
+
+        with progress_bars() as on_event:
+            path = model_store.fetch_model(args.name, models_dir=models_dir, on_event=on_event)
+        console.print(f"{args.name}: ready at {path} (sha256 verified)")
+        return 0
+    statuses = model_store.list_models(models_dir)
+    if args.json:
+        print_json(
+            [
+                {
+                    "name": s.name,
+                    "provisioned": s.provisioned,
+                    "verified": s.verified,
+                    "gguf_sha256": s.gguf_sha256,
+                    "path": str(s.path),
+                    "description": s.description,
+                }
+                for s in statuses
+            ]
+        )
+    else:
+        from continual_learning.ui.render import models_table
+
+        console.print(models_table(statuses))
+        console.print(f"models folder: {models_dir}")
+    mismatched = [s.name for s in statuses if s.provisioned and not s.verified]
+    return 1 if mismatched else 0
+
+
+def config(args: argparse.Namespace) -> int:
+    from continual_learning.config.loader import config_rows, read_layers, set_user_value
+
+    if args.config_command == "set":
+        set_user_value(args.key, args.value)
+        layers = read_layers(profile_path=args.profile)
+        console.print(f"{args.key} set in {layers.user_path}")
+        return 0
+    layers = read_layers(profile_path=args.profile)
+    rows = config_rows(layers)
+    if args.json:
+        print_json({key: value for key, value, _ in rows})
+    else:
+        from continual_learning.ui.render import config_table
+
+        console.print(config_table(rows))
+        console.print(f"user config file: {layers.user_path}")
+    return 0

@@ -1,0 +1,147 @@
+"""``continual-learning``: the non-interactive command line. With no command, opens the menu.
+
+Every command is a thin layer over :class:`~continual_learning.workbench.Workbench`. Failures the
+workbench expects (bad config, missing file, unknown engine, corrupt state) print one line and
+exit with the error's code; ``--json`` prints data for scripts instead of tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from continual_learning.errors import WorkbenchError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="continual-learning",
+        description="Feed a small language model new documents and measure what it absorbs and "
+        "forgets. With no command, opens the interactive menu.",
+    )
+    parser.add_argument("--workspace", type=Path, help="folder for engine state (env CL_WORKSPACE)")
+    parser.add_argument("--profile", type=Path, help="a config profile layered over the defaults")
+    parser.add_argument("--model", help="override model.name for this run")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("menu", help="open the interactive menu")
+
+    learn = commands.add_parser("learn", help="learn documents (.txt, .md, .jsonl or folders)")
+    _engine_option(learn)
+    learn.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    learn.add_argument("--json", action="store_true", help="print the learn reports as JSON")
+
+    ask = commands.add_parser("ask", help="ask a question of an engine")
+    _engine_option(ask)
+    ask.add_argument("question")
+    ask.add_argument("--max-new-tokens", type=int, help="override generation.max_new_tokens")
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+
+    info = commands.add_parser("info", help="show the backbone and an engine's state")
+    _engine_option(info)
+    info.add_argument("--json", action="store_true")
+
+    history = commands.add_parser("history", help="documents an engine has learned")
+    _engine_option(history)
+    history.add_argument("--json", action="store_true")
+
+    clear = commands.add_parser("clear", help="make an engine forget everything it learned")
+    _engine_option(clear)
+
+    engines = commands.add_parser("engines", help="list the engines")
+    engines.add_argument("--json", action="store_true")
+
+    models = commands.add_parser("models", help="list or fetch offline models")
+    model_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    models_list = model_commands.add_parser("list", help="catalogue models and their hashes")
+    models_list.add_argument("--json", action="store_true")
+    models_fetch = model_commands.add_parser("fetch", help="provision a catalogue model")
+    models_fetch.add_argument("name")
+
+    config = commands.add_parser("config", help="show or change settings")
+    config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    config_show = config_commands.add_parser("show", help="every setting and where it comes from")
+    config_show.add_argument("--json", action="store_true")
+    config_set = config_commands.add_parser("set", help="change a setting in your user config")
+    config_set.add_argument("key", help="SECTION.KEY, for example generation.max_new_tokens")
+    config_set.add_argument("value")
+    return parser
+
+
+def _engine_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--engine",
+        "-e",
+        default="in-context",
+        help="engine name (see 'engines'); default in-context",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
+    _quiet_libraries(args.verbose)
+    from continual_learning.ui.console import print_error
+
+    try:
+        return _dispatch(args)
+    except WorkbenchError as exc:
+        print_error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print_error("interrupted; nothing was saved from the unfinished step")
+        return 130
+
+
+def _quiet_libraries(verbose: bool) -> None:
+    """transformers' own progress bars and warnings would drown our output."""
+    if not verbose:
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def _workbench(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from continual_learning.config.loader import load_config
+    from continual_learning.workbench import Workbench
+
+    config = load_config(profile_path=args.profile)
+    if args.model:
+        config = dataclasses.replace(
+            config, model=dataclasses.replace(config.model, name=args.model)
+        )
+    return Workbench(config, workspace=args.workspace)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from continual_learning.cli import commands
+
+    if args.command in (None, "menu"):
+        from continual_learning.cli.menu import run_menu
+
+        return run_menu(_workbench(args))
+    handlers = {
+        "learn": commands.learn,
+        "ask": commands.ask,
+        "info": commands.info,
+        "history": commands.history,
+        "clear": commands.clear,
+        "engines": commands.engines,
+        "models": commands.models,
+        "config": commands.config,
+    }
+    if args.command in ("engines", "models", "config"):
+        return handlers[args.command](args)
+    return handlers[args.command](args, _workbench(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

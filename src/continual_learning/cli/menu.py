@@ -1,0 +1,188 @@
+"""The interactive menu (Questionary + Rich). Every item here does what it says.
+
+Ctrl-C at the main menu exits cleanly; at a sub-prompt or during long work it returns to the
+main menu. Items appear only when something real stands behind them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import questionary
+from rich.panel import Panel
+
+from continual_learning.errors import WorkbenchError
+from continual_learning.ui.console import console, print_error
+from continual_learning.workbench import Workbench
+
+
+class BackToMenu(Exception):
+    """A sub-prompt was cancelled: return to the main menu."""
+
+
+def _ask(question: questionary.Question) -> object:
+    """Run a prompt; Ctrl-C or an empty cancel becomes :class:`BackToMenu`."""
+    try:
+        answer = question.unsafe_ask()
+    except KeyboardInterrupt:
+        raise BackToMenu from None
+    if answer is None:
+        raise BackToMenu
+    return answer
+
+
+class Menu:
+    """State of one menu session: the workbench and the active engine."""
+
+    def __init__(self, bench: Workbench, engine: str = "in-context") -> None:
+        self.bench = bench
+        self.engine_name = engine
+
+    def items(self) -> dict[str, Callable[[], None]]:
+        return {
+            "Ask a Question": self.ask_question,
+            "Chat with Model": self.chat,
+            "Learn from Document": self.learn_document,
+            "Learn from Directory": self.learn_directory,
+            "Select Engine": self.select_engine,
+            "Model Info": self.model_info,
+            "Learning History": self.learning_history,
+            "Clear Engine": self.clear_engine,
+            "Configure": self.configure,
+        }
+
+    def header(self) -> Panel:
+        return Panel(
+            f"model [bold]{self.bench.config.model.name}[/]   engine [bold]{self.engine_name}[/]",
+            title="continual-learning",
+        )
+
+    # -- items -----------------------------------------------------------------------------
+
+    def ask_question(self) -> None:
+        question = str(_ask(questionary.text("Question:", validate=_not_blank)))
+        with console.status("thinking..."):
+            answer = self.bench.ask(self.engine_name, question)
+        console.print(f"[bold]Answer:[/] {answer}", highlight=False)
+
+    def chat(self) -> None:
+        console.print("Multi-turn chat with the active engine. An empty line returns to the menu.")
+        engine = self.bench.engine(self.engine_name)
+        turns: list[dict[str, str]] = []
+        while True:
+            message = str(_ask(questionary.text("You:")))
+            if not message.strip():
+                return
+            with console.status("thinking..."):
+                reply = engine.generate(message, history=turns)
+            console.print(f"[bold]Model:[/] {reply}", highlight=False)
+            turns += [{"role": "user", "content": message}, {"role": "assistant", "content": reply}]
+
+    def learn_document(self) -> None:
+        path = _ask(questionary.path("Document (.txt, .md, .jsonl):", validate=_existing_file))
+        self._learn([Path(str(path)).expanduser()])
+
+    def learn_directory(self) -> None:
+        path = _ask(questionary.path("Folder:", only_directories=True, validate=_existing_dir))
+        self._learn([Path(str(path)).expanduser()])
+
+    def _learn(self, paths: list[Path]) -> None:
+        from continual_learning.ui.progress import progress_bars
+        from continual_learning.ui.render import learn_table
+
+        try:
+            with progress_bars() as on_event:
+                reports = self.bench.learn_files(self.engine_name, paths, on_event=on_event)
+        except KeyboardInterrupt:
+            console.print("Learning stopped; the workspace keeps its previous state.")
+            return
+        console.print(learn_table(reports))
+
+    def select_engine(self) -> None:
+        from continual_learning.engines.registry import engine_specs
+
+        choices = [
+            questionary.Choice(f"{s.display_name}: {s.summary}", value=s.display_name)
+            for s in engine_specs()
+        ]
+        self.engine_name = str(_ask(questionary.select("Engine:", choices=choices)))
+
+    def model_info(self) -> None:
+        from continual_learning.core.backbone import describe_backbone
+        from continual_learning.ui.render import backbone_table, info_table
+
+        engine = self.bench.engine(self.engine_name)
+        console.print(backbone_table(describe_backbone(self.bench.backbone)))
+        console.print(info_table(engine.info()))
+
+    def learning_history(self) -> None:
+        from continual_learning.ui.render import learn_table
+
+        engine = self.bench.engine(self.engine_name)
+        if not engine.history:
+            console.print(f"{self.engine_name} has learned nothing yet.")
+            return
+        console.print(learn_table(engine.history, title=f"Learning history of {self.engine_name}"))
+
+    def clear_engine(self) -> None:
+        prompt = f"Forget everything {self.engine_name} learned (and its saved state)?"
+        if _ask(questionary.confirm(prompt, default=False)):
+            self.bench.forget(self.engine_name)
+            console.print(f"{self.engine_name} cleared.")
+
+    def configure(self) -> None:
+        from continual_learning.config.loader import (
+            config_rows,
+            load_config,
+            read_layers,
+            set_user_value,
+        )
+
+        rows = config_rows(read_layers())
+        choices = [questionary.Choice(f"{k} = {v!r} ({src})", value=k) for k, v, src in rows]
+        key = str(_ask(questionary.select("Setting to change:", choices=choices)))
+        value = str(_ask(questionary.text(f"New value for {key}:")))
+        set_user_value(key, value)
+        console.print(f"{key} saved to your user config (the tracked defaults are unchanged).")
+        if key.startswith("model."):
+            # A different backbone: start over with a fresh workbench on the new config.
+            self.bench = Workbench(load_config(), workspace=self.bench.workspace)
+        else:
+            self.bench.config = load_config()
+            self.bench._engines.clear()
+
+
+def _not_blank(text: str) -> bool | str:
+    return bool(text.strip()) or "Please type something."
+
+
+def _existing_file(text: str) -> bool | str:
+    return Path(text).expanduser().is_file() or "No such file."
+
+
+def _existing_dir(text: str) -> bool | str:
+    return Path(text).expanduser().is_dir() or "No such folder."
+
+
+def run_menu(bench: Workbench) -> int:
+    """The main loop. Returns the process exit code."""
+    menu = Menu(bench)
+    while True:
+        console.print(menu.header())
+        names = [*menu.items(), "Exit"]
+        try:
+            choice = questionary.select("What would you like to do?", choices=names).unsafe_ask()
+        except KeyboardInterrupt:
+            choice = None
+        if choice in (None, "Exit"):
+            console.print("Bye.")
+            return 0
+        try:
+            menu.items()[choice]()
+        except BackToMenu:
+            continue
+        except KeyboardInterrupt:
+            console.print("Stopped.")
+        except WorkbenchError as exc:
+            print_error(str(exc))

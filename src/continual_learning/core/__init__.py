@@ -1,0 +1,1 @@
+"""Mechanics shared by engines and front ends: backbone, documents, datasets, scoring, storage."""

@@ -1,0 +1,249 @@
+"""The backbone: one loaded causal language model with its tokenizer, shared by every engine.
+
+A model name can be a catalogue name provisioned by ``continual-learning models fetch``, a local
+Hugging Face folder, a ``.gguf`` file, or a hub id. Engines receive a :class:`Backbone` and must
+leave it as they found it when cleared; :meth:`Backbone.fingerprint` lets callers check that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from continual_learning.config.schema import GenerationConfig, ModelConfig
+from continual_learning.errors import ModelError
+
+if TYPE_CHECKING:
+    import torch
+    from transformers import LogitsProcessor, PreTrainedModel, PreTrainedTokenizerBase
+
+log = logging.getLogger(__name__)
+
+ChatMessage = dict[str, str]
+"""``{"role": "system" | "user" | "assistant", "content": str}``, as chat templates expect."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class GenerationOptions:
+    """Per-call generation settings, derived from :class:`GenerationConfig`."""
+
+    max_new_tokens: int = 64
+    do_sample: bool = False
+    temperature: float = 0.7
+    top_p: float = 0.95
+    seed: int = 0
+
+    @classmethod
+    def from_config(cls, config: GenerationConfig) -> GenerationOptions:
+        return cls(
+            max_new_tokens=config.max_new_tokens,
+            do_sample=config.do_sample,
+            temperature=config.temperature,
+            top_p=config.top_p,
+            seed=config.seed,
+        )
+
+
+@dataclass(eq=False)
+class Backbone:
+    """A model, its tokenizer and where it lives. Build it with :func:`load_backbone`."""
+
+    model: PreTrainedModel
+    tokenizer: PreTrainedTokenizerBase
+    name: str
+    _fingerprint: str | None = field(default=None, repr=False)
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    @property
+    def context_window(self) -> int:
+        """Longest sequence the model was trained for (prompt plus answer)."""
+        return int(getattr(self.model.config, "max_position_embeddings", 2048))
+
+    @property
+    def num_layers(self) -> int:
+        return int(self.model.config.num_hidden_layers)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def encode_chat(self, messages: Sequence[ChatMessage]) -> torch.Tensor:
+        """Token ids for ``messages`` with the generation prompt appended; shape (1, T).
+
+        Uses the tokenizer's chat template when it has one, otherwise a plain
+        ``role: content`` transcript, so that base models without a template still work.
+        """
+        import torch
+
+        if self.tokenizer.chat_template:
+            encoded = self.tokenizer.apply_chat_template(
+                list(messages), add_generation_prompt=True, return_dict=True
+            )
+            ids = encoded["input_ids"]
+        else:
+            transcript = "".join(f"{m['role']}: {m['content']}\n" for m in messages)
+            ids = self.tokenizer(transcript + "assistant:", add_special_tokens=True)["input_ids"]
+        return torch.tensor([ids], dtype=torch.long, device=self.device)
+
+    def generate_from_ids(
+        self,
+        input_ids: torch.Tensor,
+        options: GenerationOptions,
+        *,
+        logits_processors: Sequence[LogitsProcessor] = (),
+    ) -> str:
+        """Decode a continuation of ``input_ids`` (1, T) and return only the new text."""
+        import torch
+        from transformers import GenerationConfig as HFGenerationConfig
+        from transformers import LogitsProcessorList
+
+        eos = self.tokenizer.eos_token_id
+        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos
+        gen_config = HFGenerationConfig(
+            max_new_tokens=options.max_new_tokens,
+            do_sample=options.do_sample,
+            temperature=options.temperature if options.do_sample else None,
+            top_p=options.top_p if options.do_sample else None,
+            top_k=None,
+            eos_token_id=eos,
+            pad_token_id=pad,
+        )
+        if options.do_sample:
+            torch.manual_seed(options.seed)
+        with torch.inference_mode():
+            output = self.model.generate(
+                input_ids=input_ids,
+                attention_mask=torch.ones_like(input_ids),
+                generation_config=gen_config,
+                logits_processor=LogitsProcessorList(logits_processors),
+            )
+        new_tokens = output[0, input_ids.shape[1] :]
+        return self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+
+    def chat(
+        self,
+        messages: Sequence[ChatMessage],
+        options: GenerationOptions,
+        *,
+        logits_processors: Sequence[LogitsProcessor] = (),
+    ) -> str:
+        """Answer the last user message of ``messages``."""
+        return self.generate_from_ids(
+            self.encode_chat(messages), options, logits_processors=logits_processors
+        )
+
+    def fingerprint(self) -> str:
+        """A short hash of the model's weights, cheap enough to take at every save and load.
+
+        Hashing every byte of a 1.5B model would take seconds, so each tensor contributes its
+        name, shape, dtype and a strided sample of up to 4,096 of its values: any realistic
+        difference between two backbones (another checkpoint, a fine-tune) changes it.
+        """
+        if self._fingerprint is None:
+            self._fingerprint = weights_fingerprint(self.model)
+        return self._fingerprint
+
+
+def weights_fingerprint(model: torch.nn.Module) -> str:
+    """Hash of names, shapes and sampled values of every parameter and buffer of ``model``."""
+    import torch
+
+    digest = hashlib.sha256()
+    with torch.no_grad():
+        for name, tensor in model.state_dict().items():
+            flat = tensor.detach().reshape(-1)
+            stride = max(1, flat.numel() // 4096)
+            sample = flat[::stride].to(device="cpu", dtype=torch.float32).contiguous()
+            digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}".encode())
+            digest.update(sample.numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def resolve_device(requested: str) -> str:
+    """``auto`` picks CUDA, then Apple MPS, then CPU; an unavailable explicit choice is an error."""
+    import torch
+
+    available = {
+        "cuda": torch.cuda.is_available(),
+        "mps": bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()),
+        "cpu": True,
+    }
+    if requested == "auto":
+        return next(name for name in ("cuda", "mps", "cpu") if available[name])
+    if not available[requested]:
+        raise ModelError(f"config key 'model.device': {requested} is not available on this machine")
+    return requested
+
+
+def resolve_dtype(requested: str, device: str) -> torch.dtype:
+    """``auto`` means float32 on CPU (fast and exact there) and bfloat16 on capable GPUs."""
+    import torch
+
+    if requested != "auto":
+        return getattr(torch, requested)
+    if device == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
+
+
+def load_backbone(config: ModelConfig, *, models_dir: Path | None = None) -> Backbone:
+    """Load the model named by ``config.name`` (see module docstring for the accepted forms)."""
+    from continual_learning.core.model_store import resolve_model_source
+    from continual_learning.core.paths import default_models_dir
+
+    models_dir = models_dir or default_models_dir(config.models_dir)
+    source = resolve_model_source(config.name, models_dir=models_dir)
+    device = resolve_device(config.device)
+    dtype = resolve_dtype(config.dtype, device)
+    model, tokenizer = _load_pretrained(source.path_or_id, source.gguf_file, dtype, config.name)
+    model.to(device)
+    model.eval()
+    model.requires_grad_(False)
+    log.info("loaded %s on %s as %s", config.name, device, dtype)
+    return Backbone(model=model, tokenizer=tokenizer, name=config.name)
+
+
+def _load_pretrained(
+    path_or_id: str, gguf_file: str | None, dtype: torch.dtype, name: str
+) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    extra = {"gguf_file": gguf_file} if gguf_file else {}
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path_or_id, **extra)
+        model = AutoModelForCausalLM.from_pretrained(path_or_id, dtype=dtype, **extra)
+    except (OSError, ValueError) as exc:
+        if Path(path_or_id).exists():
+            raise ModelError(f"cannot load model from {path_or_id}: {exc}") from None
+        raise ModelError(
+            f"cannot load '{name}' from the Hugging Face hub (offline, or no such model); "
+            "provision one for offline use with 'continual-learning models fetch NAME' "
+            "(see 'continual-learning models list')"
+        ) from None
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return model, tokenizer
+
+
+def describe_backbone(backbone: Backbone) -> list[tuple[str, str]]:
+    """Label/value rows for Model Info screens."""
+    model = backbone.model
+    total = sum(p.numel() for p in model.parameters())
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    return [
+        ("model", backbone.name),
+        ("architecture", str(model.config.model_type)),
+        ("layers", str(backbone.num_layers)),
+        ("parameters", f"{total:,}"),
+        ("trainable parameters", f"{trainable:,}"),
+        ("context window", f"{backbone.context_window} tokens"),
+        ("device", str(backbone.device)),
+        ("dtype", str(model.dtype).removeprefix("torch.")),
+        ("weights fingerprint", backbone.fingerprint()),
+    ]

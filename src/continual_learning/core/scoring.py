@@ -1,0 +1,103 @@
+"""Question-answering scores: the official SQuAD metrics, ``contains``, and abstention.
+
+Normalisation, exact match and token F1 follow the official SQuAD v2.0 evaluation script
+(lower-case, strip punctuation and the articles a/an/the, collapse white space; F1 over bag of
+tokens; for an unanswerable question, 1 only for an empty prediction). Small chat models rarely
+answer with an empty string, so :func:`is_abstention` maps refusals such as "I don't know" or
+"not mentioned" to the empty answer first; the scores are then exactly what the official script
+gives on the predictions file.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Sequence
+
+from continual_learning.types import QAScore, QASummary
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
+_PUNCTUATION = frozenset(string.punctuation)
+_ABSTENTION = re.compile(
+    r"^(unanswerable|no answer|none|n/?a|unknown)\W*$"
+    r"|\b(i (do not|don't|cannot|can't) (know|answer|tell|say|find))"
+    r"|\b(cannot|can't|can not) be (answered|determined|found)"
+    r"|\b(not (mentioned|stated|specified|given|provided) in)"
+    r"|\b(does not|doesn't) (say|mention|specify|provide|state)"
+    r"|\bno (information|answer) (about|on|in|is)",
+    re.IGNORECASE,
+)
+
+
+def normalize_answer(text: str) -> str:
+    """The official SQuAD normalisation."""
+    text = text.lower()
+    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
+    text = _ARTICLES.sub(" ", text)
+    return " ".join(text.split())
+
+
+def is_abstention(prediction: str) -> bool:
+    """True for an empty answer or an explicit refusal to answer."""
+    return not normalize_answer(prediction) or bool(_ABSTENTION.search(prediction.strip()))
+
+
+def official_prediction(prediction: str) -> str:
+    """The string to write into an official SQuAD predictions file ('' for an abstention)."""
+    return "" if is_abstention(prediction) else prediction
+
+
+def exact_match(prediction: str, gold: str) -> float:
+    return float(normalize_answer(prediction) == normalize_answer(gold))
+
+
+def token_f1(prediction: str, gold: str) -> float:
+    pred_tokens = normalize_answer(prediction).split()
+    gold_tokens = normalize_answer(gold).split()
+    if not pred_tokens or not gold_tokens:
+        return float(pred_tokens == gold_tokens)
+    common = Counter(pred_tokens) & Counter(gold_tokens)
+    overlap = sum(common.values())
+    if overlap == 0:
+        return 0.0
+    precision = overlap / len(pred_tokens)
+    recall = overlap / len(gold_tokens)
+    return 2 * precision * recall / (precision + recall)
+
+
+def contains(prediction: str, gold: str) -> float:
+    """1 when the normalised gold answer appears, as whole words, in the normalised prediction."""
+    gold_norm = normalize_answer(gold)
+    if not gold_norm:
+        return 0.0
+    return float(f" {gold_norm} " in f" {normalize_answer(prediction)} ")
+
+
+def score_answer(prediction: str, answers: Sequence[str]) -> QAScore:
+    """Score one prediction against its gold answers; no answers means unanswerable."""
+    abstained = is_abstention(prediction)
+    if not answers:
+        hit = float(abstained)
+        return QAScore(exact_match=hit, f1=hit, contains=hit, abstained=abstained)
+    official = official_prediction(prediction)
+    return QAScore(
+        exact_match=max(exact_match(official, g) for g in answers),
+        f1=max(token_f1(official, g) for g in answers),
+        contains=max(contains(prediction, g) for g in answers),
+        abstained=abstained,
+    )
+
+
+def summarize(scores: Sequence[QAScore]) -> QASummary:
+    """Mean scores as fractions in [0, 1], and how often the model abstained."""
+    n = len(scores)
+    if n == 0:
+        return QASummary(count=0, exact_match=0.0, f1=0.0, contains=0.0, abstention_rate=0.0)
+    return QASummary(
+        count=n,
+        exact_match=sum(s.exact_match for s in scores) / n,
+        f1=sum(s.f1 for s in scores) / n,
+        contains=sum(s.contains for s in scores) / n,
+        abstention_rate=sum(s.abstained for s in scores) / n,
+    )

@@ -1,0 +1,223 @@
+"""The one interface every engine implements, and the state framing they all share.
+
+A new engine subclasses :class:`Engine` and must:
+
+- set the class attributes ``key`` (its registry key, the name of its package under
+  ``engines/``), ``summary`` (one line for menus) and ``changes_weights``;
+- implement :meth:`_learn` (absorb one document), :meth:`_build_messages` or :meth:`generate`
+  (answer a prompt using what was learned), :meth:`_clear_state` (forget everything; an engine
+  that changes weights must return the backbone to bit-exact original outputs), and
+  :meth:`_save_state` / :meth:`_load_state` (safetensors and JSON only, never pickle; load
+  validates everything before changing anything);
+- optionally extend :meth:`_details` for ``info()``.
+
+The base class owns what is common: the learning history, timing, the state folder layout
+(``meta.json``, ``config.yaml``, ``history.json`` plus the engine's own files), atomic writes,
+and refusing state saved by another engine or for another backbone.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+import yaml
+
+from continual_learning.config.schema import GenerationConfig
+from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
+from continual_learning.core.storage import (
+    atomic_write_json,
+    atomic_write_text,
+    read_json,
+    replace_directory,
+    staging_directory,
+)
+from continual_learning.errors import DocumentError, StateError
+from continual_learning.types import EngineInfo, InfoItem, LearnReport, ProgressEvent
+
+ProgressCallback = Callable[[ProgressEvent], None]
+STATE_META = "meta.json"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class LearnOutcome:
+    """What an engine's ``_learn`` returns; the base class adds timing and identity."""
+
+    tokens: int
+    chunks: int = 1
+    losses: tuple[float, ...] = ()
+    figures: tuple[Any, ...] = ()
+
+
+class Engine(ABC):
+    """A continual-learning method behind ``learn / generate / clear / save / load / info``."""
+
+    key: ClassVar[str]
+    summary: ClassVar[str]
+    changes_weights: ClassVar[bool] = False
+    state_version: ClassVar[int] = 1
+
+    def __init__(self, backbone: Backbone, config: Any, *, generation: GenerationConfig) -> None:
+        self.backbone = backbone
+        self.config = config
+        self.generation = generation
+        self.history: list[LearnReport] = []
+
+    # -- the interface ---------------------------------------------------------------------
+
+    def learn(
+        self, text: str, *, doc_id: str | None = None, on_event: ProgressCallback | None = None
+    ) -> LearnReport:
+        """Absorb one document and report what it cost."""
+        if not text or not text.strip():
+            raise DocumentError("cannot learn an empty document")
+        doc_id = doc_id or f"doc-{len(self.history) + 1}"
+        started = time.perf_counter()
+        outcome = self._learn(text, doc_id=doc_id, on_event=on_event)
+        report = LearnReport(
+            engine=self.key,
+            doc_id=doc_id,
+            tokens=outcome.tokens,
+            seconds=time.perf_counter() - started,
+            chunks=outcome.chunks,
+            losses=outcome.losses,
+            figures=outcome.figures,
+        )
+        self.history.append(report)
+        return report
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        max_new_tokens: int | None = None,
+        history: Sequence[ChatMessage] = (),
+    ) -> str:
+        """Answer ``prompt`` (after earlier ``history`` turns, if any) with what was learned."""
+        options = self.generation_options(max_new_tokens)
+        messages = self._build_messages(prompt, history=history, options=options)
+        return self.backbone.chat(messages, options)
+
+    def clear(self) -> None:
+        """Forget every learned document."""
+        self._clear_state()
+        self.history.clear()
+
+    def info(self) -> EngineInfo:
+        return EngineInfo(
+            engine=self.key,
+            summary=self.summary,
+            backbone=self.backbone.name,
+            changes_weights=self.changes_weights,
+            documents_learned=len(self.history),
+            tokens_learned=sum(r.tokens for r in self.history),
+            details=tuple(self._details()),
+        )
+
+    def save(self, directory: Path) -> None:
+        """Write the engine's whole state to ``directory``, atomically (old state kept on error)."""
+        staging = staging_directory(directory)
+        try:
+            atomic_write_json(staging / STATE_META, self._meta())
+            config = dataclasses.asdict(self.config)
+            atomic_write_text(staging / "config.yaml", yaml.safe_dump(config, sort_keys=True))
+            atomic_write_json(staging / "history.json", [r.to_dict() for r in self.history])
+            self._save_state(staging)
+            replace_directory(staging, directory)
+        except BaseException:
+            import shutil
+
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+
+    def load(self, directory: Path) -> None:
+        """Restore state written by :meth:`save`; on any problem, raise and change nothing."""
+        meta = read_json(directory / STATE_META, what="engine state metadata")
+        self._check_meta(meta, directory)
+        history = self._read_history(directory)
+        self._load_state(directory)
+        self.history = history
+
+    # -- helpers for subclasses ----------------------------------------------------------------
+
+    def generation_options(self, max_new_tokens: int | None = None) -> GenerationOptions:
+        options = GenerationOptions.from_config(self.generation)
+        if max_new_tokens is not None:
+            options = dataclasses.replace(options, max_new_tokens=max_new_tokens)
+        return options
+
+    def qa_messages(
+        self, user_content: str, *, history: Sequence[ChatMessage] = ()
+    ) -> list[ChatMessage]:
+        """System prompt, earlier turns, then the user's message."""
+        return [
+            {"role": "system", "content": self.generation.system_prompt},
+            *history,
+            {"role": "user", "content": user_content},
+        ]
+
+    # -- what each engine provides ---------------------------------------------------------------
+
+    @abstractmethod
+    def _learn(self, text: str, *, doc_id: str, on_event: ProgressCallback | None) -> LearnOutcome:
+        """Absorb ``text``; raise before changing anything if it cannot be learned."""
+
+    def _build_messages(
+        self, prompt: str, *, history: Sequence[ChatMessage], options: GenerationOptions
+    ) -> list[ChatMessage]:
+        """The chat messages that :meth:`generate` sends; by default, the prompt as asked."""
+        return self.qa_messages(prompt, history=history)
+
+    @abstractmethod
+    def _clear_state(self) -> None: ...
+
+    @abstractmethod
+    def _save_state(self, directory: Path) -> None: ...
+
+    @abstractmethod
+    def _load_state(self, directory: Path) -> None: ...
+
+    def _details(self) -> list[InfoItem]:
+        return []
+
+    # -- state framing ---------------------------------------------------------------------
+
+    def _meta(self) -> dict[str, Any]:
+        return {
+            "engine": self.key,
+            "schema_version": self.state_version,
+            "backbone": self.backbone.name,
+            "backbone_fingerprint": self.backbone.fingerprint(),
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+
+    def _check_meta(self, meta: Any, directory: Path) -> None:
+        if not isinstance(meta, dict):
+            raise StateError(f"engine state metadata in {directory} is not a JSON object")
+        if meta.get("engine") != self.key:
+            raise StateError(
+                f"state in {directory} belongs to engine '{meta.get('engine')}', not '{self.key}'"
+            )
+        if meta.get("schema_version") != self.state_version:
+            raise StateError(
+                f"state in {directory} has schema version {meta.get('schema_version')}; "
+                f"this {self.key} engine reads version {self.state_version}"
+            )
+        if meta.get("backbone_fingerprint") != self.backbone.fingerprint():
+            raise StateError(
+                f"state in {directory} was made for backbone '{meta.get('backbone')}' "
+                f"(fingerprint {meta.get('backbone_fingerprint')}), not for the loaded "
+                f"'{self.backbone.name}' ({self.backbone.fingerprint()})"
+            )
+
+    def _read_history(self, directory: Path) -> list[LearnReport]:
+        data = read_json(directory / "history.json", what="learning history")
+        try:
+            return [LearnReport.from_dict(item) for item in data]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"learning history in {directory} is malformed: {exc}") from None

@@ -1,0 +1,15 @@
+"""``in-context``: every learned document goes into the prompt, as many as fit. The ceiling."""
+
+from continual_learning.engines.in_context.config import InContextConfig
+from continual_learning.engines.registry import EngineSpec, register_engine
+
+__all__ = ["InContextConfig"]
+
+register_engine(
+    EngineSpec(
+        key="in_context",
+        summary="Ceiling: learned documents are put in the prompt, as many as fit",
+        config_cls=InContextConfig,
+        engine_class_path="continual_learning.engines.in_context.engine:InContextEngine",
+    )
+)

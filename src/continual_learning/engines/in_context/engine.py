@@ -1,0 +1,130 @@
+"""The ceiling baseline: the answer is generated with the learned documents in the prompt.
+
+Reading the document at question time is the most direct way for a model to use it, so this
+engine bounds what a method that stores documents elsewhere (weights, adapters, playbooks) can be
+expected to reach on the same backbone. When the documents do not all fit the prompt budget, the
+ones kept are chosen by ``overflow``: by TF-IDF relevance to the question (the fair ceiling for
+many documents) or by recency; they are always shown in the order they were learned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from continual_learning.core.backbone import ChatMessage, GenerationOptions
+from continual_learning.core.storage import atomic_write_json, read_json
+from continual_learning.engines.base import Engine, LearnOutcome, ProgressCallback
+from continual_learning.errors import StateError
+from continual_learning.types import Document, InfoItem
+
+# Chat-template tokens and the instruction line around the documents and question.
+_PROMPT_OVERHEAD_TOKENS = 64
+
+
+class InContextEngine(Engine):
+    key = "in_context"
+    summary = "Ceiling: learned documents are put in the prompt, as many as fit"
+    changes_weights = False
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self.documents: list[Document] = []
+        self._token_counts: list[int] = []
+        self.last_prompt_doc_ids: tuple[str, ...] = ()
+
+    def _learn(self, text: str, *, doc_id: str, on_event: ProgressCallback | None) -> LearnOutcome:
+        tokens = self.backbone.count_tokens(text)
+        self.documents.append(Document(id=doc_id, text=text))
+        self._token_counts.append(tokens)
+        return LearnOutcome(tokens=tokens)
+
+    def _build_messages(
+        self, prompt: str, *, history: Sequence[ChatMessage], options: GenerationOptions
+    ) -> list[ChatMessage]:
+        budget = self._document_budget(prompt, history, options)
+        chosen = self._choose_documents(prompt, budget)
+        self.last_prompt_doc_ids = tuple(self.documents[i].id for i in chosen)
+        if not chosen:
+            return self.qa_messages(prompt, history=history)
+        blocks = [self._fit(self.documents[i].text, budget) for i in chosen]
+        listing = "\n\n".join(f"Document {n}:\n{text}" for n, text in enumerate(blocks, 1))
+        content = f"Use these documents to answer.\n\n{listing}\n\nQuestion: {prompt}"
+        return self.qa_messages(content, history=history)
+
+    def _document_budget(
+        self, prompt: str, history: Sequence[ChatMessage], options: GenerationOptions
+    ) -> int:
+        window = self.config.max_prompt_tokens or self.backbone.context_window
+        window = min(window, self.backbone.context_window)
+        used = sum(self.backbone.count_tokens(m["content"]) for m in history)
+        used += self.backbone.count_tokens(self.generation.system_prompt + prompt)
+        return window - used - options.max_new_tokens - _PROMPT_OVERHEAD_TOKENS
+
+    def _choose_documents(self, question: str, budget: int) -> list[int]:
+        """Indices of the documents to show, in learned order, within ``budget`` tokens."""
+        if not self.documents or budget <= 0:
+            return []
+        if sum(self._token_counts) + 8 * len(self.documents) <= budget:
+            return list(range(len(self.documents)))
+        ranked = self._rank(question)
+        chosen, used = [], 0
+        for index in ranked:
+            cost = self._token_counts[index] + 8
+            if used + cost <= budget:
+                chosen.append(index)
+                used += cost
+        # Nothing fits whole: show the best document cut to the budget rather than nothing.
+        return sorted(chosen) if chosen else ranked[:1]
+
+    def _rank(self, question: str) -> list[int]:
+        if self.config.overflow == "recent":
+            return list(reversed(range(len(self.documents))))
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.metrics.pairwise import linear_kernel
+
+        vectorizer = TfidfVectorizer(stop_words="english")
+        try:
+            matrix = vectorizer.fit_transform([d.text for d in self.documents] + [question])
+        except ValueError:  # only stop words everywhere: no signal, fall back to recency
+            return list(reversed(range(len(self.documents))))
+        scores = linear_kernel(matrix[-1], matrix[:-1]).ravel()
+        return sorted(range(len(self.documents)), key=lambda i: (-scores[i], -i))
+
+    def _fit(self, text: str, budget: int) -> str:
+        ids = self.backbone.tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(ids) <= budget:
+            return text
+        return self.backbone.tokenizer.decode(ids[: max(budget, 0)])
+
+    def _clear_state(self) -> None:
+        self.documents.clear()
+        self._token_counts.clear()
+        self.last_prompt_doc_ids = ()
+
+    def _save_state(self, directory: Path) -> None:
+        rows = [{"id": d.id, "text": d.text, "source": d.source} for d in self.documents]
+        atomic_write_json(directory / "documents.json", rows)
+
+    def _load_state(self, directory: Path) -> None:
+        rows = read_json(directory / "documents.json", what="in-context documents")
+        try:
+            documents = [
+                Document(id=str(r["id"]), text=str(r["text"]), source=str(r["source"]))
+                for r in rows
+            ]
+        except (KeyError, TypeError) as exc:
+            raise StateError(f"in-context documents in {directory} are malformed: {exc}") from None
+        counts = [self.backbone.count_tokens(d.text) for d in documents]
+        self.documents, self._token_counts = documents, counts
+
+    def _details(self) -> list[InfoItem]:
+        budget = self.config.max_prompt_tokens or self.backbone.context_window
+        return [
+            InfoItem(label="documents stored", value=str(len(self.documents))),
+            InfoItem(label="tokens stored", value=str(sum(self._token_counts))),
+            InfoItem(label="prompt budget", value=f"{budget} tokens"),
+            InfoItem(label="overflow policy", value=self.config.overflow),
+            InfoItem(label="last prompt used", value=json.dumps(list(self.last_prompt_doc_ids))),
+        ]

@@ -1,0 +1,80 @@
+"""Engine names -> engine classes. The menu, the CLI and the harness know only this module.
+
+Each engine package calls :func:`register_engine` once in its ``__init__``; the imports at the
+bottom list every engine explicitly (no folder scanning), so the set of engines is readable here.
+Engine classes are imported on first use, so that reading the config never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from continual_learning.errors import EngineError
+
+if TYPE_CHECKING:
+    from continual_learning.config.schema import AppConfig
+    from continual_learning.core.backbone import Backbone
+    from continual_learning.engines.base import Engine
+
+_KEY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineSpec:
+    """How to build one engine: its key, its config section class and where its class lives."""
+
+    key: str
+    summary: str
+    config_cls: type
+    engine_class_path: str
+    """``"package.module:ClassName"``, imported by :meth:`load_class`."""
+
+    @property
+    def display_name(self) -> str:
+        """The key as users type it: ``in-context`` for ``in_context``."""
+        return self.key.replace("_", "-")
+
+    def load_class(self) -> type[Engine]:
+        module_name, _, class_name = self.engine_class_path.partition(":")
+        return getattr(importlib.import_module(module_name), class_name)
+
+
+_REGISTRY: dict[str, EngineSpec] = {}
+
+
+def register_engine(spec: EngineSpec) -> None:
+    if not _KEY.match(spec.key):
+        raise ValueError(f"engine key {spec.key!r} must be snake_case")
+    if spec.key in _REGISTRY:
+        raise ValueError(f"engine key {spec.key!r} is registered twice")
+    _REGISTRY[spec.key] = spec
+
+
+def engine_specs() -> list[EngineSpec]:
+    return list(_REGISTRY.values())
+
+
+def engine_names() -> list[str]:
+    return [spec.display_name for spec in _REGISTRY.values()]
+
+
+def get_spec(name: str) -> EngineSpec:
+    """Look an engine up by key or display name (``in-context`` and ``in_context`` both work)."""
+    key = name.strip().lower().replace("-", "_")
+    if key not in _REGISTRY:
+        raise EngineError(f"unknown engine '{name}' (available: {', '.join(engine_names())})")
+    return _REGISTRY[key]
+
+
+def create_engine(name: str, backbone: Backbone, config: AppConfig) -> Engine:
+    spec = get_spec(name)
+    engine_cls = spec.load_class()
+    return engine_cls(backbone, config.engine(spec.key), generation=config.generation)
+
+
+# Every engine, explicitly. Each import runs that package's register_engine(...) call.
+from continual_learning.engines import closed_book as _closed_book  # noqa: E402, F401
+from continual_learning.engines import in_context as _in_context  # noqa: E402, F401

@@ -1,0 +1,141 @@
+"""Results that cross module borders: frozen, typed, serialisable at the edges only.
+
+Engines return these; the CLI, the menu, the harness and the benchmarks read them. Nothing here
+knows about terminals (rendering lives in ``ui/``) or about torch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True)
+class Figure:
+    """One named number an engine reports (a loss, a fraction, a rank), with its unit."""
+
+    name: str
+    value: float
+    unit: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Document:
+    """A piece of text to learn, with a stable id and where it came from."""
+
+    id: str
+    text: str
+    source: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LearnReport:
+    """What one ``Engine.learn`` call did.
+
+    ``losses`` holds the per-step training losses for engines that take gradient steps (empty
+    for the others); ``figures`` carries engine-specific numbers such as the gate's pass-through
+    fraction or an adapter's effective rank.
+    """
+
+    engine: str
+    doc_id: str
+    tokens: int
+    seconds: float
+    chunks: int = 1
+    losses: tuple[float, ...] = ()
+    figures: tuple[Figure, ...] = ()
+
+    @property
+    def final_loss(self) -> float | None:
+        return self.losses[-1] if self.losses else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LearnReport:
+        figures = tuple(Figure(**f) for f in data.get("figures", ()))
+        return cls(
+            engine=str(data["engine"]),
+            doc_id=str(data["doc_id"]),
+            tokens=int(data["tokens"]),
+            seconds=float(data["seconds"]),
+            chunks=int(data.get("chunks", 1)),
+            losses=tuple(float(x) for x in data.get("losses", ())),
+            figures=figures,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class InfoItem:
+    """One labelled line of ``Engine.info()``: a setting or a piece of state, already formatted."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineInfo:
+    """A snapshot of an engine for Model Info screens and ``continual-learning info``."""
+
+    engine: str
+    summary: str
+    backbone: str
+    changes_weights: bool
+    documents_learned: int
+    tokens_learned: int
+    details: tuple[InfoItem, ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class QAItem:
+    """A question with its gold answers; no answers means the question is unanswerable."""
+
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    doc_id: str = ""
+
+    @property
+    def is_impossible(self) -> bool:
+        return not self.answers
+
+
+@dataclass(frozen=True, kw_only=True)
+class QAScore:
+    """How one answer scored against its gold answers (official SQuAD metrics plus ``contains``)."""
+
+    exact_match: float
+    f1: float
+    contains: float
+    abstained: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class QASummary:
+    """Mean QA scores over a set of questions, as fractions in [0, 1]."""
+
+    count: int
+    exact_match: float
+    f1: float
+    contains: float
+    abstention_rate: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProgressEvent:
+    """A step of long work (learning, fetching, benchmarking), for whoever renders progress.
+
+    Engines and other UI-blind code emit these through an optional ``on_event`` callback; the
+    terminal UI turns them into Rich progress bars. ``total`` is None when the amount of work is
+    unknown.
+    """
+
+    task: str
+    completed: int
+    total: int | None = None
+    message: str = ""
+    loss: float | None = None

@@ -1,0 +1,77 @@
+"""Tables for results: learn reports, engine info, models, config, history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table
+
+from continual_learning.types import EngineInfo, LearnReport
+
+
+def learn_table(reports: Sequence[LearnReport], *, title: str = "Learned") -> Table:
+    table = Table(title=title)
+    for column in ("document", "engine", "tokens", "chunks", "final loss", "seconds"):
+        table.add_column(
+            column, justify="right" if column not in ("document", "engine") else "left"
+        )
+    for report in reports:
+        loss = "-" if report.final_loss is None else f"{report.final_loss:.3f}"
+        table.add_row(
+            report.doc_id,
+            report.engine.replace("_", "-"),
+            str(report.tokens),
+            str(report.chunks),
+            loss,
+            f"{report.seconds:.2f}",
+        )
+    return table
+
+
+def info_table(info: EngineInfo) -> Table:
+    table = Table(title=f"Engine {info.engine.replace('_', '-')}", show_header=False)
+    table.add_column("label", style="bold")
+    table.add_column("value")
+    table.add_row("summary", info.summary)
+    table.add_row("backbone", info.backbone)
+    table.add_row("changes weights", "yes" if info.changes_weights else "no")
+    table.add_row("documents learned", str(info.documents_learned))
+    table.add_row("tokens learned", str(info.tokens_learned))
+    for item in info.details:
+        table.add_row(item.label, item.value)
+    return table
+
+
+def backbone_table(rows: Sequence[tuple[str, str]]) -> Table:
+    table = Table(title="Backbone", show_header=False)
+    table.add_column("label", style="bold")
+    table.add_column("value")
+    for label, value in rows:
+        table.add_row(label, value)
+    return table
+
+
+def models_table(statuses: Sequence[Any]) -> Table:
+    table = Table(title="Models")
+    table.add_column("name", no_wrap=True)
+    table.add_column("status")
+    table.add_column("GGUF sha256", overflow="fold")
+    for status in statuses:
+        if not status.provisioned:
+            state = "not fetched"
+        elif status.verified:
+            state = "[green]provisioned, hash verified[/]"
+        else:
+            state = "[red]provisioned, HASH MISMATCH[/]"
+        table.add_row(status.name, state, status.gguf_sha256)
+    return table
+
+
+def config_table(rows: Sequence[tuple[str, Any, str]]) -> Table:
+    table = Table(title="Configuration")
+    for column in ("key", "value", "from"):
+        table.add_column(column)
+    for key, value, source in rows:
+        table.add_row(key, repr(value) if isinstance(value, str) else str(value), source)
+    return table

@@ -1,0 +1,140 @@
+"""The Python API: one backbone, the engines built on it, and the workspace that keeps their state.
+
+::
+
+    from continual_learning import Workbench
+
+    bench = Workbench()                       # config from configs/default.yaml + your changes
+    engine = bench.engine("in-context")       # restored from the workspace if it was saved there
+    engine.learn(open("fact.txt").read(), doc_id="fact")
+    bench.persist(engine)                     # a later process sees what was learned
+    print(engine.generate("What does the fact say?"))
+
+The CLI and the menu are thin layers over this class. The backbone is loaded once, on first use,
+and shared. Only one weight-changing engine may hold the backbone at a time: switching away from
+one saves it to the workspace and clears it, so no engine's learning leaks into another.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from continual_learning.config.loader import load_config
+from continual_learning.config.schema import AppConfig
+from continual_learning.core.backbone import Backbone, load_backbone
+from continual_learning.core.documents import read_documents
+from continual_learning.core.paths import default_workspace
+from continual_learning.engines.base import STATE_META, Engine
+from continual_learning.engines.registry import create_engine, get_spec
+from continual_learning.types import LearnReport, ProgressEvent
+
+
+class Workbench:
+    """Config + backbone + workspace. Everything here is lazy: constructing it loads nothing."""
+
+    def __init__(
+        self,
+        config: AppConfig | None = None,
+        *,
+        workspace: Path | str | None = None,
+        backbone: Backbone | None = None,
+    ) -> None:
+        self.config = config or load_config()
+        self.workspace = Path(workspace).expanduser() if workspace else default_workspace()
+        self._backbone = backbone
+        self._engines: dict[str, Engine] = {}
+        self._active: str | None = None
+
+    @property
+    def backbone(self) -> Backbone:
+        if self._backbone is None:
+            self._backbone = load_backbone(self.config.model)
+        return self._backbone
+
+    @property
+    def backbone_loaded(self) -> bool:
+        return self._backbone is not None
+
+    def state_dir(self, name: str) -> Path:
+        return self.workspace / "engines" / get_spec(name).key
+
+    def has_saved_state(self, name: str) -> bool:
+        return (self.state_dir(name) / STATE_META).is_file()
+
+    def engine(self, name: str, *, restore: bool = True) -> Engine:
+        """Engine ``name`` on the shared backbone, restored from the workspace if saved there."""
+        key = get_spec(name).key
+        self._switch_to(key)
+        if key not in self._engines:
+            engine = create_engine(key, self.backbone, self.config)
+            if restore and self.has_saved_state(key):
+                engine.load(self.state_dir(key))
+            self._engines[key] = engine
+        return self._engines[key]
+
+    def _switch_to(self, key: str) -> None:
+        previous = self._engines.get(self._active) if self._active else None
+        if previous is not None and key != self._active and previous.changes_weights:
+            self.persist(previous)
+            previous.clear()
+            del self._engines[previous.key]
+        self._active = key
+
+    def persist(self, engine: Engine) -> Path:
+        """Save ``engine`` into the workspace (atomically) and return the folder."""
+        folder = self.state_dir(engine.key)
+        engine.save(folder)
+        return folder
+
+    def forget(self, name: str) -> None:
+        """Clear engine ``name`` and delete its saved state from the workspace."""
+        key = get_spec(name).key
+        if key in self._engines:
+            self._engines[key].clear()
+        shutil.rmtree(self.state_dir(key), ignore_errors=True)
+
+    def learn_files(
+        self,
+        name: str,
+        paths: Iterable[Path | str],
+        *,
+        on_event: Callable[[ProgressEvent], None] | None = None,
+    ) -> list[LearnReport]:
+        """Read every document first (all or nothing), learn them, then save the engine.
+
+        If reading or learning fails part-way, the workspace keeps its previous state.
+        """
+        documents = read_documents(paths, max_file_bytes=self.config.documents.max_file_bytes)
+        engine = self.engine(name)
+        reports = []
+        try:
+            for index, document in enumerate(documents):
+                if on_event is not None:
+                    on_event(
+                        ProgressEvent(
+                            task="documents",
+                            completed=index,
+                            total=len(documents),
+                            message=document.id,
+                        )
+                    )
+                reports.append(engine.learn(document.text, doc_id=document.id, on_event=on_event))
+        except BaseException:
+            self._drop(engine)
+            raise
+        if on_event is not None:
+            on_event(
+                ProgressEvent(task="documents", completed=len(documents), total=len(documents))
+            )
+        self.persist(engine)
+        return reports
+
+    def _drop(self, engine: Engine) -> None:
+        """Discard a half-taught engine: clear it so the backbone is clean, reload on next use."""
+        engine.clear()
+        self._engines.pop(engine.key, None)
+
+    def ask(self, name: str, question: str, *, max_new_tokens: int | None = None) -> str:
+        return self.engine(name).generate(question, max_new_tokens=max_new_tokens)

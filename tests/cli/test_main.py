@@ -1,0 +1,99 @@
+"""The CLI as a user runs it: real processes, the real model, a temporary workspace."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers import require_real_model
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "continual_learning.cli.main", *args]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=600,
+        check=False,
+    )
+
+
+def test_ask_closed_book_answers_from_the_real_model() -> None:
+    require_real_model()
+    result = run_cli("ask", "--engine", "closed-book", "What is the capital of France?")
+    assert result.returncode == 0, result.stderr
+    assert "Paris" in result.stdout
+
+
+def test_learn_then_ask_in_a_later_process(tmp_path: Path) -> None:
+    require_real_model()
+    fact = tmp_path / "fact.txt"
+    fact.write_text("Zorblax Quentaro is the capital city of the island nation of Velmoria.")
+    learned = run_cli("learn", "--engine", "in-context", str(fact), "--json")
+    assert learned.returncode == 0, learned.stderr
+    assert json.loads(learned.stdout)[0]["doc_id"] == "fact"
+    answer = run_cli("ask", "--engine", "in-context", "What is the capital of Velmoria?", "--json")
+    assert answer.returncode == 0, answer.stderr
+    assert "Zorblax Quentaro" in json.loads(answer.stdout)["answer"]
+    history = run_cli("history", "--engine", "in-context", "--json")
+    assert [h["doc_id"] for h in json.loads(history.stdout)] == ["fact"]
+
+
+def test_models_list_shows_the_verified_hash() -> None:
+    require_real_model()
+    result = run_cli("models", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    smol = next(m for m in json.loads(result.stdout) if m["name"] == "smollm2-135m-instruct")
+    assert smol["verified"] is True
+    assert smol["gguf_sha256"].startswith("b179c952")
+
+
+def _assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error:") and fragment in lines[0]
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "fragment"),
+    [
+        (("ask", "hello"), {"CL__MODEL__DEVICE": "gpu"}, "model.device"),
+        (("config", "set", "generation.max_new_tokens", "zero"), {}, "expected int"),
+        (("learn", "/definitely/missing.txt"), {}, "no such file"),
+        (("ask", "--engine", "nope", "hi"), {}, "unknown engine"),
+        (("models", "fetch", "gpt-9"), {}, "unknown model"),
+    ],
+)
+def test_bad_input_is_one_line_and_non_zero(
+    args: tuple[str, ...], env: dict, fragment: str
+) -> None:
+    _assert_one_line_error(run_cli(*args, env=env), fragment)
+
+
+def test_binary_file_is_refused(tmp_path: Path) -> None:
+    binary = tmp_path / "image.txt"
+    binary.write_bytes(bytes(range(256)))
+    _assert_one_line_error(run_cli("learn", str(binary)), "binary")
+
+
+def test_config_set_then_show(tmp_path: Path) -> None:
+    assert run_cli("config", "set", "generation.max_new_tokens", "21").returncode == 0
+    shown = json.loads(run_cli("config", "show", "--json").stdout)
+    assert shown["generation.max_new_tokens"] == 21
+    assert shown["model.name"] == "smollm2-135m-instruct"
+
+
+def test_engines_and_help() -> None:
+    listed = json.loads(run_cli("engines", "--json").stdout)
+    assert {e["engine"] for e in listed} >= {"closed-book", "in-context"}
+    assert run_cli("--help").returncode == 0
+    assert "learn documents" in run_cli("--help").stdout

@@ -1,0 +1,103 @@
+"""Drive the real menu in a pseudo-terminal, as a person would, and read the screen."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from helpers import require_real_model
+
+DOWN, ENTER = "\x1b[B", "\r"
+MAIN_ITEMS = [
+    "Ask a Question",
+    "Chat with Model",
+    "Learn from Document",
+    "Learn from Directory",
+    "Select Engine",
+    "Model Info",
+    "Learning History",
+    "Clear Engine",
+    "Configure",
+    "Exit",
+]
+
+
+def _spawn(tmp_path: Path) -> pexpect.spawn:
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120", "LINES": "40"}
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "continual_learning.cli.main"],
+        env=env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 120),
+        cwd=str(tmp_path),
+    )
+
+
+def _expect_text(child: pexpect.spawn, text: str, timeout: int = 30) -> None:
+    """Match ``text`` even where Rich put colour codes between its words."""
+    ansi = r"(?:\x1b\[[0-9;?]*[A-Za-z]|\s)*"
+    child.expect(ansi.join(re.escape(word) for word in text.split()), timeout=timeout)
+
+
+def _choose(child: pexpect.spawn, item: str) -> None:
+    child.expect("What would you like to do?")
+    child.send(DOWN * MAIN_ITEMS.index(item) + ENTER)
+
+
+def test_select_learn_ask_and_exit(tmp_path: Path) -> None:
+    require_real_model()
+    fact = tmp_path / "fact.txt"
+    fact.write_text("Zorblax Quentaro is the capital city of the island nation of Velmoria.")
+    child = _spawn(tmp_path)
+    _choose(child, "Select Engine")
+    child.expect("Engine:")
+    child.send(DOWN + ENTER)  # closed-book, then in-context
+    _expect_text(child, "engine in-context")
+    _choose(child, "Learn from Document")
+    child.expect("Document")
+    child.send(str(fact) + ENTER)
+    _expect_text(child, "Learned", timeout=180)
+    _choose(child, "Ask a Question")
+    child.expect("Question:")
+    child.send("What is the capital of Velmoria?" + ENTER)
+    _expect_text(child, "Answer:", timeout=180)
+    _expect_text(child, "Zorblax Quentaro")
+    _choose(child, "Exit")
+    child.expect("Bye.")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+
+
+def test_ctrl_c_at_a_sub_prompt_returns_and_at_the_main_menu_exits(tmp_path: Path) -> None:
+    child = _spawn(tmp_path)
+    _choose(child, "Ask a Question")
+    child.expect("Question:")
+    child.sendcontrol("c")
+    child.expect("What would you like to do?")
+    child.sendcontrol("c")
+    child.expect("Bye.")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "Traceback" not in (child.before or "")
+
+
+@pytest.mark.parametrize("item", ["Learn from Document"])
+def test_invalid_input_re_prompts(tmp_path: Path, item: str) -> None:
+    child = _spawn(tmp_path)
+    _choose(child, item)
+    child.expect("Document")
+    child.send("/no/such/file.txt" + ENTER)
+    child.expect("No such file")
+    child.sendcontrol("c")
+    child.expect("What would you like to do?")
+    child.sendcontrol("c")
+    child.expect(pexpect.EOF)

@@ -1,0 +1,54 @@
+"""The floor and the ceiling on the real SmolLM2 model."""
+
+from __future__ import annotations
+
+import pytest
+
+from continual_learning.core.scoring import contains
+from continual_learning.engines.registry import create_engine
+
+from helpers import build_tiny_backbone, make_config
+
+FACT = (
+    "Zorblax Quentaro is the capital city of the island nation of Velmoria. "
+    "It was founded in 1843 by the explorer Ardent Plume and is famous for its violet glass towers."
+)
+QUESTION = "What is the capital of Velmoria?"
+
+
+@pytest.fixture
+def real_engines(real_backbone):  # type: ignore[no-untyped-def]
+    config = make_config(generation={"max_new_tokens": 24})
+    closed = create_engine("closed-book", real_backbone, config)
+    in_context = create_engine("in-context", real_backbone, config)
+    for engine in (closed, in_context):
+        engine.learn(FACT, doc_id="velmoria")
+    return closed, in_context
+
+
+def test_in_context_answers_a_fictional_fact_that_closed_book_cannot(real_engines) -> None:
+    closed, in_context = real_engines
+    assert contains(in_context.generate(QUESTION), "Zorblax Quentaro") == 1.0
+    assert contains(closed.generate(QUESTION), "Zorblax Quentaro") == 0.0
+
+
+def test_closed_book_answers_from_the_backbone(real_engines) -> None:
+    closed, _ = real_engines
+    assert contains(closed.generate("What is the capital of France?"), "Paris") == 1.0
+
+
+def test_in_context_keeps_the_relevant_document_when_not_all_fit() -> None:
+    """With a budget for about one document, relevance ranking must pick the right one."""
+    config = make_config(in_context={"max_prompt_tokens": 200}, generation={"max_new_tokens": 4})
+    engine = create_engine("in-context", build_tiny_backbone(), config)
+    fillers = [
+        "The river Ousel floods every spring and the farmers of the valley plant rice. " * 2,
+        "Copper mining in the northern hills employs most of the townsfolk there. " * 2,
+    ]
+    engine.learn(fillers[0], doc_id="river")
+    engine.learn(FACT, doc_id="velmoria")
+    engine.learn(fillers[1], doc_id="copper")
+    engine.generate(QUESTION)
+    assert engine.last_prompt_doc_ids == ("velmoria",)
+    engine.generate("Who works in copper mining in the hills?")
+    assert engine.last_prompt_doc_ids == ("copper",)
