@@ -6,8 +6,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from helpers import REPO, require_real_model
 from nbclient import NotebookClient
+
+from helpers import REPO, require_real_model
 
 NOTEBOOKS = sorted((REPO / "tutorials").glob("*.ipynb"))
 

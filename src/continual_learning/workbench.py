@@ -136,5 +136,18 @@ class Workbench:
         engine.clear()
         self._engines.pop(engine.key, None)
 
+    def reconfigure(self, config: AppConfig) -> None:
+        """Use ``config`` from now on: engines are rebuilt (from the workspace) on next use, and
+        the backbone is reloaded only if the model settings changed."""
+        for engine in self._engines.values():
+            if engine.changes_weights:
+                self.persist(engine)
+                engine.clear()
+        self._engines.clear()
+        self._active = None
+        if config.model != self.config.model:
+            self._backbone = None
+        self.config = config
+
     def ask(self, name: str, question: str, *, max_new_tokens: int | None = None) -> str:
         return self.engine(name).generate(question, max_new_tokens=max_new_tokens)

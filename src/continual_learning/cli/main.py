@@ -14,8 +14,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from continual_learning.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from continual_learning.workbench import Workbench
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -109,7 +113,7 @@ def _quiet_libraries(verbose: bool) -> None:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def _workbench(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _workbench(args: argparse.Namespace) -> Workbench:
     from continual_learning.config.loader import load_config
     from continual_learning.workbench import Workbench
 

@@ -145,12 +145,7 @@ class Menu:
         value = str(_ask(questionary.text(f"New value for {key}:")))
         set_user_value(key, value)
         console.print(f"{key} saved to your user config (the tracked defaults are unchanged).")
-        if key.startswith("model."):
-            # A different backbone: start over with a fresh workbench on the new config.
-            self.bench = Workbench(load_config(), workspace=self.bench.workspace)
-        else:
-            self.bench.config = load_config()
-            self.bench._engines.clear()
+        self.bench.reconfigure(load_config())
 
 
 def _not_blank(text: str) -> bool | str:

@@ -4,8 +4,9 @@ A new engine subclasses :class:`Engine` and must:
 
 - set the class attributes ``key`` (its registry key, the name of its package under
   ``engines/``), ``summary`` (one line for menus) and ``changes_weights``;
-- implement :meth:`_learn` (absorb one document), :meth:`_build_messages` or :meth:`generate`
-  (answer a prompt using what was learned), :meth:`_clear_state` (forget everything; an engine
+- implement :meth:`_learn` (absorb one document) and, unless the prompt as asked is enough,
+  :meth:`_prepare` (the chat messages and logits processors that answer a prompt using what was
+  learned), :meth:`_clear_state` (forget everything; an engine
   that changes weights must return the backbone to bit-exact original outputs), and
   :meth:`_save_state` / :meth:`_load_state` (safetensors and JSON only, never pickle; load
   validates everything before changing anything);
@@ -22,6 +23,7 @@ import dataclasses
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -42,6 +44,17 @@ from continual_learning.types import EngineInfo, InfoItem, LearnReport, Progress
 
 ProgressCallback = Callable[[ProgressEvent], None]
 STATE_META = "meta.json"
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PreparedPrompt:
+    """What :meth:`Engine.generate` sends to the backbone for one prompt."""
+
+    messages: list[ChatMessage]
+    logits_processors: tuple[Any, ...] = ()
+    """transformers ``LogitsProcessor`` objects applied at every decoding step."""
+    contexts: tuple[AbstractContextManager[Any], ...] = ()
+    """Entered around decoding, e.g. hooks that let a logits processor read hidden states."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -100,8 +113,13 @@ class Engine(ABC):
     ) -> str:
         """Answer ``prompt`` (after earlier ``history`` turns, if any) with what was learned."""
         options = self.generation_options(max_new_tokens)
-        messages = self._build_messages(prompt, history=history, options=options)
-        return self.backbone.chat(messages, options)
+        prepared = self._prepare(prompt, history=history, options=options)
+        with ExitStack() as stack:
+            for context in prepared.contexts:
+                stack.enter_context(context)
+            return self.backbone.chat(
+                prepared.messages, options, logits_processors=prepared.logits_processors
+            )
 
     def clear(self) -> None:
         """Forget every learned document."""
@@ -167,11 +185,11 @@ class Engine(ABC):
     def _learn(self, text: str, *, doc_id: str, on_event: ProgressCallback | None) -> LearnOutcome:
         """Absorb ``text``; raise before changing anything if it cannot be learned."""
 
-    def _build_messages(
+    def _prepare(
         self, prompt: str, *, history: Sequence[ChatMessage], options: GenerationOptions
-    ) -> list[ChatMessage]:
-        """The chat messages that :meth:`generate` sends; by default, the prompt as asked."""
-        return self.qa_messages(prompt, history=history)
+    ) -> PreparedPrompt:
+        """What :meth:`generate` sends; by default the prompt as asked, with no processors."""
+        return PreparedPrompt(messages=self.qa_messages(prompt, history=history))
 
     @abstractmethod
     def _clear_state(self) -> None: ...

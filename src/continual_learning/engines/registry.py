@@ -78,3 +78,5 @@ def create_engine(name: str, backbone: Backbone, config: AppConfig) -> Engine:
 # Every engine, explicitly. Each import runs that package's register_engine(...) call.
 from continual_learning.engines import closed_book as _closed_book  # noqa: E402, F401
 from continual_learning.engines import in_context as _in_context  # noqa: E402, F401
+from continual_learning.engines import jitrl_full as _jitrl_full  # noqa: E402, F401
+from continual_learning.engines import jitrl_mvp as _jitrl_mvp  # noqa: E402, F401

@@ -13,9 +13,17 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from continual_learning.core.backbone import ChatMessage, GenerationOptions
+from continual_learning.config.schema import GenerationConfig
+from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
+from continual_learning.core.prompts import passages_prompt
 from continual_learning.core.storage import atomic_write_json, read_json
-from continual_learning.engines.base import Engine, LearnOutcome, ProgressCallback
+from continual_learning.engines.base import (
+    Engine,
+    LearnOutcome,
+    PreparedPrompt,
+    ProgressCallback,
+)
+from continual_learning.engines.in_context.config import InContextConfig
 from continual_learning.errors import StateError
 from continual_learning.types import Document, InfoItem
 
@@ -28,8 +36,10 @@ class InContextEngine(Engine):
     summary = "Ceiling: learned documents are put in the prompt, as many as fit"
     changes_weights = False
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self, backbone: Backbone, config: InContextConfig, *, generation: GenerationConfig
+    ) -> None:
+        super().__init__(backbone, config, generation=generation)
         self.documents: list[Document] = []
         self._token_counts: list[int] = []
         self.last_prompt_doc_ids: tuple[str, ...] = ()
@@ -40,18 +50,16 @@ class InContextEngine(Engine):
         self._token_counts.append(tokens)
         return LearnOutcome(tokens=tokens)
 
-    def _build_messages(
+    def _prepare(
         self, prompt: str, *, history: Sequence[ChatMessage], options: GenerationOptions
-    ) -> list[ChatMessage]:
+    ) -> PreparedPrompt:
         budget = self._document_budget(prompt, history, options)
         chosen = self._choose_documents(prompt, budget)
         self.last_prompt_doc_ids = tuple(self.documents[i].id for i in chosen)
-        if not chosen:
-            return self.qa_messages(prompt, history=history)
-        blocks = [self._fit(self.documents[i].text, budget) for i in chosen]
-        listing = "\n\n".join(f"Document {n}:\n{text}" for n, text in enumerate(blocks, 1))
-        content = f"Use these documents to answer.\n\n{listing}\n\nQuestion: {prompt}"
-        return self.qa_messages(content, history=history)
+        passages = [self._fit(self.documents[i].text, budget) for i in chosen]
+        return PreparedPrompt(
+            messages=self.qa_messages(passages_prompt(passages, prompt), history=history)
+        )
 
     def _document_budget(
         self, prompt: str, history: Sequence[ChatMessage], options: GenerationOptions

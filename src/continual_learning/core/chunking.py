@@ -1,0 +1,44 @@
+"""Token-aware chunking: split a document into windows of at most N tokens that overlap.
+
+Chunks are cut on token boundaries of the backbone's own tokenizer, so a chunk's size is what the
+model will see, and then mapped back to the exact character span of the original text (through
+the fast tokenizer's offsets) so no text is altered by a decode round-trip.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from continual_learning.errors import ConfigError
+
+
+@dataclass(frozen=True, kw_only=True)
+class Chunk:
+    """A span of a document: its text, where it came from, and its size in tokens."""
+
+    doc_id: str
+    index: int
+    text: str
+    tokens: int
+
+
+def chunk_text(tokenizer, text: str, *, doc_id: str, max_tokens: int, overlap: int) -> list[Chunk]:  # type: ignore[no-untyped-def]
+    """Windows of ``max_tokens`` tokens, each starting ``max_tokens - overlap`` after the last."""
+    if max_tokens < 1 or not 0 <= overlap < max_tokens:
+        raise ConfigError(
+            f"chunking needs 0 <= overlap < max_tokens, got {overlap} and {max_tokens}"
+        )
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    offsets = encoded["offset_mapping"]
+    if not offsets:
+        return []
+    step = max_tokens - overlap
+    chunks = []
+    for index, start in enumerate(range(0, len(offsets), step)):
+        window = offsets[start : start + max_tokens]
+        span = text[window[0][0] : window[-1][1]].strip()
+        if span:
+            chunks.append(Chunk(doc_id=doc_id, index=index, text=span, tokens=len(window)))
+        if start + max_tokens >= len(offsets):
+            break
+    return chunks
