@@ -1,8 +1,9 @@
 """JitRL MVP and Full, measured against each other and against the floor and ceiling.
 
 In one run, on the fictional-fact set and on SQuAD paragraphs: closed-book, in-context, MVP with
-and without its logit bias, Full with and without its reward-guided modulation. Prints a table and
-writes JSON with every answer; also prints Full's generate time as a multiple of MVP's.
+and without its logit bias, Full with and without its reward-guided modulation (exact match, F1,
+contains, recovery, generate seconds per answer). Prints the tables, Full's generate time as a
+multiple of MVP's, and writes JSON with every answer.
 
     .venv/bin/python scripts/bench_jitrl.py --squad-n 8 --json assets/jitrl.json
 """
@@ -11,54 +12,42 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import sys
 from pathlib import Path
 
 from rich.console import Console
 
-from benchlib import (
-    REPO,
-    SQUAD_DEV,
-    QASet,
-    Variant,
-    add_recovery,
-    print_table,
-    run_variant,
-    squad_set,
-    write_report,
-)
 from continual_learning.config.loader import load_config
 from continual_learning.core.backbone import load_backbone
-from continual_learning.core.questions import fictional_fact_set
+from continual_learning.harness import EngineRun, compare, fictional_fact_inputs, squad_inputs
+from continual_learning.types import ComparisonReport
 from continual_learning.ui.progress import progress_bars
+from continual_learning.ui.render import comparison_table
 
-VARIANTS = [
-    Variant("closed-book", "closed-book"),
-    Variant("in-context", "in-context"),
-    Variant("jitrl-mvp", "jitrl-mvp"),
-    Variant("jitrl-mvp (no bias)", "jitrl-mvp", {"bias_strength": 0.0}),
-    Variant("jitrl-full", "jitrl-full"),
-    Variant("jitrl-full (no modulation)", "jitrl-full", {"modulation": False}),
+REPO = Path(__file__).resolve().parents[1]
+SQUAD_DEV = REPO.parent / "shared" / "data" / "squad" / "dev-v2.0.json"
+RUNS = [
+    EngineRun(engine="jitrl-mvp"),
+    EngineRun(engine="jitrl-mvp", label="jitrl-mvp (no bias)", overrides={"bias_strength": 0.0}),
+    EngineRun(engine="jitrl-full"),
+    EngineRun(
+        engine="jitrl-full", label="jitrl-full (no modulation)", overrides={"modulation": False}
+    ),
 ]
 
 
-def speed_ratio(rows: list[dict]) -> float | None:
-    """Full's seconds per answer over MVP's, both with their defaults, on the same questions."""
-    by_label = {r["variant"]: r for r in rows}
-    mvp, full = by_label.get("jitrl-mvp"), by_label.get("jitrl-full")
-    if not mvp or not full:
-        return None
-    return round(full["seconds_per_answer"] / mvp["seconds_per_answer"], 3)
+def seconds_per_answer(report: ComparisonReport, label: str) -> float:
+    row = next(r for r in report.engines if r.label == label)
+    return row.eval_seconds / max(len(row.answers), 1)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--squad", type=Path, default=SQUAD_DEV, help="SQuAD JSON (v1.1 or v2.0)")
     parser.add_argument("--squad-n", type=int, default=8, help="SQuAD paragraphs (0 to skip)")
-    parser.add_argument("--per-paragraph", type=int, default=5, help="questions per paragraph")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--max-new-tokens", type=int, default=24)
-    parser.add_argument("--variants", help="comma-separated labels to run (default: all)")
     parser.add_argument("--json", type=Path, default=REPO / "assets" / "jitrl.json")
     args = parser.parse_args()
 
@@ -67,34 +56,28 @@ def main() -> int:
     generation = dataclasses.replace(config.generation, max_new_tokens=args.max_new_tokens)
     config = dataclasses.replace(config, generation=generation)
     backbone = load_backbone(config.model)
-    variants = VARIANTS
-    if args.variants:
-        wanted = {v.strip() for v in args.variants.split(",")}
-        variants = [v for v in VARIANTS if v.label in wanted]
-    sets = [QASet("fictional-facts", *fictional_fact_set())]
+    inputs = [fictional_fact_inputs()]
     if args.squad_n > 0 and args.squad.is_file():
-        sets.append(squad_set(args.squad, args.squad_n, args.per_paragraph, args.seed))
+        inputs.append(squad_inputs(args.squad, n=args.squad_n, seed=args.seed, heldout=0))
     elif args.squad_n > 0:
-        console.print(f"[yellow]SQuAD file not found at {args.squad}: skipping the SQuAD set[/]")
-    results = []
+        console.print(f"[yellow]SQuAD file not found at {args.squad}: skipping SQuAD[/]")
+    reports = []
     with progress_bars() as on_event:
-        for qa_set in sets:
-            rows = [run_variant(v, qa_set, backbone, config, on_event) for v in variants]
-            add_recovery(rows)
-            results.append(
-                {
-                    "set": qa_set.name,
-                    "questions": len(qa_set.questions),
-                    "full_over_mvp_seconds": speed_ratio(rows),
-                    "rows": rows,
-                }
-            )
-    print_table(console, "JitRL MVP and Full (recovery on contains)", results)
-    for result in results:
-        console.print(
-            f"{result['set']}: Full / MVP generate time = {result['full_over_mvp_seconds']}"
-        )
-    write_report(args.json, backbone, config, results)
+        for item in inputs:
+            reports.append(compare(RUNS, item, backbone, config, on_event=on_event))
+    summary = {}
+    for report in reports:
+        console.print(comparison_table(report))
+        ratio = seconds_per_answer(report, "jitrl-full") / seconds_per_answer(report, "jitrl-mvp")
+        summary[report.dataset] = round(ratio, 3)
+        console.print(f"{report.dataset}: Full / MVP generate seconds per answer = {ratio:.2f}")
+    output = {
+        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "full_over_mvp_seconds_per_answer": summary,
+        "reports": [r.to_dict() for r in reports],
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(output, indent=2, ensure_ascii=False) + "\n")
     console.print(f"wrote {args.json}")
     return 0
 

@@ -139,3 +139,68 @@ class ProgressEvent:
     total: int | None = None
     message: str = ""
     loss: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnswerRecord:
+    """One question, the answer an engine gave, the gold answers and how it scored."""
+
+    question_id: str
+    question: str
+    answer: str
+    gold: tuple[str, ...]
+    score: QAScore
+    seconds: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class ForgettingResult:
+    """Held-out QA and perplexity before and after an engine learned the documents."""
+
+    heldout_questions: int
+    qa_before: float
+    qa_after: float
+    qa_metric: str
+    perplexity_before: float | None
+    perplexity_after: float | None
+    forgetting_ratio: float | None
+    bwt: float
+    perplexity_bwt: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineResult:
+    """One engine's row of a comparison; ``error`` is set (and scores are empty) if it failed."""
+
+    engine: str
+    label: str
+    exact_match: float | None = None
+    f1: float | None = None
+    contains: float | None = None
+    abstain_accuracy: float | None = None
+    recovery: float | None = None
+    learn_seconds: float | None = None
+    eval_seconds: float | None = None
+    tokens_learned: int | None = None
+    forgetting: ForgettingResult | None = None
+    answers: tuple[AnswerRecord, ...] = ()
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComparisonReport:
+    """Every engine on the same documents and questions; the JSON schema of ``--json``."""
+
+    model: str
+    created: str
+    dataset: str
+    documents: int
+    questions: int
+    engines: tuple[EngineResult, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

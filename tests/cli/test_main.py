@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import require_real_model
-
-
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    command = [sys.executable, "-m", "continual_learning.cli.main", *args]
-    return subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=600,
-        check=False,
-    )
+from helpers import require_real_model, run_cli
 
 
 def test_ask_closed_book_answers_from_the_real_model() -> None:

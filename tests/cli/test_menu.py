@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import re
 import sys
+import time
 from pathlib import Path
 
 import pexpect
 import pytest
 
-from helpers import require_real_model
+from helpers import require_real_model, save_tiny_model
 
 DOWN, ENTER = "\x1b[B", "\r"
 MAIN_ITEMS = [
@@ -21,17 +22,20 @@ MAIN_ITEMS = [
     "Select Engine",
     "Model Info",
     "Learning History",
+    "Compare All Engines",
+    "Run Benchmarks",
     "Clear Engine",
     "Configure",
     "Exit",
 ]
 
 
-def _spawn(tmp_path: Path) -> pexpect.spawn:
-    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120", "LINES": "40"}
+def _spawn(tmp_path: Path, *options: str, **env_extra: str) -> pexpect.spawn:
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120", "LINES": "40", **env_extra}
+    env["PROMPT_TOOLKIT_NO_CPR"] = "1"  # pexpect answers no cursor-position requests
     return pexpect.spawn(
         sys.executable,
-        ["-m", "continual_learning.cli.main"],
+        ["-m", "continual_learning.cli.main", *options],
         env=env,
         encoding="utf-8",
         timeout=30,
@@ -48,7 +52,11 @@ def _expect_text(child: pexpect.spawn, text: str, timeout: int = 30) -> None:
 
 def _choose(child: pexpect.spawn, item: str) -> None:
     child.expect("What would you like to do?")
-    child.send(DOWN * MAIN_ITEMS.index(item) + ENTER)
+    time.sleep(0.5)  # prompt_toolkit flushes keys typed before it switches the tty to raw mode
+    for _ in range(MAIN_ITEMS.index(item)):
+        child.send(DOWN)  # one key at a time: a burst of escape sequences can be misread
+        time.sleep(0.15)
+    child.send(ENTER)
 
 
 def test_select_learn_ask_and_exit(tmp_path: Path) -> None:
@@ -100,4 +108,19 @@ def test_invalid_input_re_prompts(tmp_path: Path, item: str) -> None:
     child.sendcontrol("c")
     child.expect("What would you like to do?")
     child.sendcontrol("c")
+    child.expect(pexpect.EOF)
+
+
+def test_run_benchmarks_shows_the_comparison_table(tmp_path: Path) -> None:
+    """The menu's benchmark runs the harness (on the tiny model: plumbing, not quality)."""
+    model = save_tiny_model(tmp_path / "tiny")
+    child = _spawn(tmp_path, "--model", str(model), CL__GENERATION__MAX_NEW_TOKENS="2")
+    _choose(child, "Run Benchmarks")
+    child.expect("Benchmark:")
+    child.send(ENTER)  # Fictional facts
+    child.expect("Engines")
+    child.send(ENTER)  # no extra engine: the floor and the ceiling only
+    _expect_text(child, "fictional-facts: 48 questions", timeout=300)
+    _expect_text(child, "closed-book")
+    _choose(child, "Exit")
     child.expect(pexpect.EOF)

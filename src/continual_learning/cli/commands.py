@@ -145,3 +145,90 @@ def config(args: argparse.Namespace) -> int:
         console.print(config_table(rows))
         console.print(f"user config file: {layers.user_path}")
     return 0
+
+
+def _engine_runs(text: str):  # type: ignore[no-untyped-def]
+    from continual_learning.engines.registry import engine_specs, get_spec
+    from continual_learning.harness import EngineRun
+
+    names = [s.display_name for s in engine_specs()] if text.strip() == "all" else text.split(",")
+    return [EngineRun(engine=get_spec(n).display_name) for n in names if n.strip()]
+
+
+def _squad_path_or_none(bench: Workbench):  # type: ignore[no-untyped-def]
+    from continual_learning.core.squad import resolve_squad_path
+    from continual_learning.errors import DatasetError
+
+    try:
+        return resolve_squad_path(bench.config.squad)
+    except DatasetError as exc:
+        console.print(f"[yellow]no held-out SQuAD data, so no forgetting figures: {exc}[/]")
+        return None
+
+
+def _run_comparison(args: argparse.Namespace, bench: Workbench, inputs) -> int:  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from continual_learning.harness import compare
+    from continual_learning.harness.outputs import write_json, write_plot, write_predictions
+    from continual_learning.ui.progress import progress_bars
+    from continual_learning.ui.render import comparison_table
+
+    runs = _engine_runs(args.engines)
+    config = bench.config
+    if args.max_new_tokens:
+        generation = dataclasses.replace(config.generation, max_new_tokens=args.max_new_tokens)
+        config = dataclasses.replace(config, generation=generation)
+    with progress_bars() as on_event:
+        report = compare(runs, inputs, bench.backbone, config, on_event=on_event)
+    console.print(comparison_table(report))
+    for result in report.engines:
+        if result.failed:
+            console.print(f"[red]{result.label} failed:[/] {result.error}")
+    if args.json:
+        write_json(report, args.json)
+        console.print(f"report: {args.json}")
+    if args.plot:
+        write_plot(report, args.plot)
+        console.print(f"chart: {args.plot}")
+    if args.predictions:
+        written = write_predictions(report, args.predictions)
+        console.print(f"predictions: {len(written)} files in {args.predictions}")
+    return 1 if all(r.failed for r in report.engines) else 0
+
+
+def compare(args: argparse.Namespace, bench: Workbench) -> int:
+    from continual_learning.harness.inputs import file_inputs
+
+    inputs = file_inputs(
+        args.documents,
+        args.questions,
+        max_file_bytes=bench.config.documents.max_file_bytes,
+        squad_path=_squad_path_or_none(bench) if args.heldout else None,
+        heldout=args.heldout,
+    )
+    return _run_comparison(args, bench, inputs)
+
+
+def bench(args: argparse.Namespace, workbench: Workbench) -> int:
+    from pathlib import Path
+
+    from continual_learning.harness import fictional_fact_inputs, squad_inputs
+
+    if args.bench_command == "facts":
+        squad = _squad_path_or_none(workbench) if args.heldout else None
+        inputs = fictional_fact_inputs(squad_path=squad, heldout=args.heldout)
+    else:
+        path = args.squad or _squad_path_or_none(workbench)
+        if path is None:
+            from continual_learning.errors import DatasetError
+
+            raise DatasetError("no SQuAD file: pass --squad PATH or set config key squad.path")
+        inputs = squad_inputs(
+            Path(path),
+            n=args.n,
+            seed=args.seed,
+            heldout=args.heldout,
+            episode_size=args.episode_size,
+        )
+    return _run_comparison(args, workbench, inputs)

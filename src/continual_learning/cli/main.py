@@ -58,6 +58,33 @@ def build_parser() -> argparse.ArgumentParser:
     clear = commands.add_parser("clear", help="make an engine forget everything it learned")
     _engine_option(clear)
 
+    compare = commands.add_parser(
+        "compare", help="every engine on the same documents and questions, side by side"
+    )
+    _comparison_options(compare)
+    compare.add_argument("--documents", nargs="+", type=Path, required=True, metavar="PATH")
+    compare.add_argument(
+        "--questions", type=Path, required=True, help='JSONL: {"doc_id", "question", "answers"}'
+    )
+
+    bench = commands.add_parser("bench", help="benchmarks on standard data")
+    bench_commands = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK", required=True)
+    squad = bench_commands.add_parser(
+        "squad", help="SQuAD paragraphs as documents, with forgetting"
+    )
+    _comparison_options(squad)
+    squad.add_argument("--n", type=int, default=50, help="paragraphs to learn (default 50)")
+    squad.add_argument("--seed", type=int, default=0)
+    squad.add_argument("--squad", type=Path, help="SQuAD JSON (default: config squad.path)")
+    squad.add_argument(
+        "--episode-size",
+        type=int,
+        default=10,
+        help="paragraphs learned per episode, engine cleared between (0: all at once)",
+    )
+    facts = bench_commands.add_parser("facts", help="the shipped fictional-fact set")
+    _comparison_options(facts)
+
     engines = commands.add_parser("engines", help="list the engines")
     engines.add_argument("--json", action="store_true")
 
@@ -76,6 +103,19 @@ def build_parser() -> argparse.ArgumentParser:
     config_set.add_argument("key", help="SECTION.KEY, for example generation.max_new_tokens")
     config_set.add_argument("value")
     return parser
+
+
+def _comparison_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--engines", default="all", help="comma-separated engine names, or all")
+    parser.add_argument(
+        "--heldout", type=int, default=10, help="held-out SQuAD paragraphs for forgetting"
+    )
+    parser.add_argument("--json", type=Path, help="write the full report (every answer) here")
+    parser.add_argument("--plot", type=Path, help="save a PNG chart here")
+    parser.add_argument(
+        "--predictions", type=Path, help="folder for official SQuAD prediction files"
+    )
+    parser.add_argument("--max-new-tokens", type=int, help="override generation.max_new_tokens")
 
 
 def _engine_option(parser: argparse.ArgumentParser) -> None:
@@ -141,6 +181,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         "engines": commands.engines,
         "models": commands.models,
         "config": commands.config,
+        "compare": commands.compare,
+        "bench": commands.bench,
     }
     if args.command in ("engines", "models", "config"):
         return handlers[args.command](args)

@@ -38,6 +38,7 @@ class Menu:
     def __init__(self, bench: Workbench, engine: str = "in-context") -> None:
         self.bench = bench
         self.engine_name = engine
+        self.last_report = None
 
     def items(self) -> dict[str, Callable[[], None]]:
         return {
@@ -48,6 +49,8 @@ class Menu:
             "Select Engine": self.select_engine,
             "Model Info": self.model_info,
             "Learning History": self.learning_history,
+            "Compare All Engines": self.compare_engines,
+            "Run Benchmarks": self.run_benchmarks,
             "Clear Engine": self.clear_engine,
             "Configure": self.configure,
         }
@@ -125,6 +128,56 @@ class Menu:
             return
         console.print(learn_table(engine.history, title=f"Learning history of {self.engine_name}"))
 
+    def compare_engines(self) -> None:
+        from continual_learning.harness.inputs import file_inputs
+
+        documents = _ask(questionary.path("Documents (file or folder):", validate=_existing_path))
+        questions = _ask(questionary.path("Questions (.jsonl):", validate=_existing_file))
+        inputs = file_inputs(
+            [Path(str(documents)).expanduser()],
+            Path(str(questions)).expanduser(),
+            max_file_bytes=self.bench.config.documents.max_file_bytes,
+        )
+        self._compare(inputs)
+
+    def run_benchmarks(self) -> None:
+        from continual_learning.core.squad import resolve_squad_path
+        from continual_learning.harness import fictional_fact_inputs, squad_inputs
+
+        choice = _ask(questionary.select("Benchmark:", choices=["Fictional facts", "SQuAD"]))
+        if choice == "Fictional facts":
+            self._compare(fictional_fact_inputs())
+            return
+        n = int(
+            str(_ask(questionary.text("Paragraphs to learn:", default="20", validate=_positive)))
+        )
+        path = resolve_squad_path(self.bench.config.squad)
+        self._compare(squad_inputs(path, n=n, episode_size=10))
+
+    def _compare(self, inputs) -> None:  # type: ignore[no-untyped-def]
+        from continual_learning.engines.registry import engine_specs
+        from continual_learning.harness import EngineRun, compare
+        from continual_learning.ui.progress import progress_bars
+        from continual_learning.ui.render import comparison_table
+
+        names = _ask(
+            questionary.checkbox(
+                "Engines (closed-book and in-context always run):",
+                choices=[s.display_name for s in engine_specs()],
+            )
+        )
+        runs = [EngineRun(engine=str(name)) for name in names]  # type: ignore[union-attr]
+        try:
+            with progress_bars() as on_event:
+                report = compare(
+                    runs, inputs, self.bench.backbone, self.bench.config, on_event=on_event
+                )
+        except KeyboardInterrupt:
+            console.print("Comparison stopped.")
+            return
+        self.last_report = report
+        console.print(comparison_table(report))
+
     def clear_engine(self) -> None:
         prompt = f"Forget everything {self.engine_name} learned (and its saved state)?"
         if _ask(questionary.confirm(prompt, default=False)):
@@ -154,6 +207,14 @@ def _not_blank(text: str) -> bool | str:
 
 def _existing_file(text: str) -> bool | str:
     return Path(text).expanduser().is_file() or "No such file."
+
+
+def _existing_path(text: str) -> bool | str:
+    return Path(text).expanduser().exists() or "No such file or folder."
+
+
+def _positive(text: str) -> bool | str:
+    return (text.isdigit() and int(text) > 0) or "A whole number above 0, please."
 
 
 def _existing_dir(text: str) -> bool | str:

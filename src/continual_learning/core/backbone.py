@@ -149,6 +149,10 @@ class Backbone:
             self._fingerprint = weights_fingerprint(self.model)
         return self._fingerprint
 
+    def weights_changed(self, reference: str) -> bool:
+        """Recompute the fingerprint now (not the cached one) and compare with ``reference``."""
+        return weights_fingerprint(self.model) != reference
+
 
 def weights_fingerprint(model: torch.nn.Module) -> str:
     """Hash of names, shapes and sampled values of every parameter and buffer of ``model``."""

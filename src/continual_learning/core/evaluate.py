@@ -8,19 +8,7 @@ from dataclasses import dataclass
 
 from continual_learning.core.scoring import score_answer, summarize
 from continual_learning.engines.base import Engine
-from continual_learning.types import ProgressEvent, QAItem, QAScore, QASummary
-
-
-@dataclass(frozen=True, kw_only=True)
-class AnswerRecord:
-    """One question, the answer given, the gold answers and how it scored."""
-
-    question_id: str
-    question: str
-    answer: str
-    gold: tuple[str, ...]
-    score: QAScore
-    seconds: float
+from continual_learning.types import AnswerRecord, ProgressEvent, QAItem, QASummary
 
 
 @dataclass(frozen=True, kw_only=True)

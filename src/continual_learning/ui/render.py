@@ -75,3 +75,50 @@ def config_table(rows: Sequence[tuple[str, Any, str]]) -> Table:
     for key, value, source in rows:
         table.add_row(key, repr(value) if isinstance(value, str) else str(value), source)
     return table
+
+
+def comparison_table(report: Any) -> Table:
+    """One row per engine: scores, recovery, cost, and forgetting on held-out material."""
+
+    def number(value: float | None, digits: int = 3) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    table = Table(title=f"{report.model} on {report.dataset}: {report.questions} questions")
+    columns = (
+        "engine",
+        "EM",
+        "F1",
+        "contains",
+        "abstain acc",
+        "recovery",
+        "learn s",
+        "eval s",
+        "held-out before→after",
+        "ppl before→after",
+    )
+    for column in columns:
+        table.add_column(column, justify="left" if column == "engine" else "right")
+    for row in report.engines:
+        if row.failed:
+            table.add_row(row.label, *["failed"] + [""] * (len(columns) - 2))
+            continue
+        forgetting = row.forgetting
+        heldout = (
+            "-" if forgetting is None else f"{forgetting.qa_before:.2f}→{forgetting.qa_after:.2f}"
+        )
+        ppl = "-"
+        if forgetting is not None and forgetting.perplexity_before is not None:
+            ppl = f"{forgetting.perplexity_before:.2f}→{forgetting.perplexity_after:.2f}"
+        table.add_row(
+            row.label,
+            number(row.exact_match),
+            number(row.f1),
+            number(row.contains),
+            number(row.abstain_accuracy),
+            number(row.recovery, 2),
+            number(row.learn_seconds, 2),
+            number(row.eval_seconds, 1),
+            heldout,
+            ppl,
+        )
+    return table

@@ -1,0 +1,126 @@
+"""What a comparison runs on: documents, questions about them, and held-out material."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from continual_learning.core.documents import read_documents
+from continual_learning.core.questions import fictional_fact_set, read_questions
+from continual_learning.core.squad import SquadParagraph, load_squad, sample_paragraphs
+from continual_learning.errors import DatasetError
+from continual_learning.types import Document, QAItem
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComparisonInputs:
+    """Documents to learn, questions about them, and held-out questions and text about documents
+    that are *not* learned (for forgetting). ``episode_size`` > 0 learns the documents in groups
+    of that many, clearing the engine between groups and asking each group's questions after it
+    (how a long benchmark stays within a small model's context on a CPU)."""
+
+    dataset: str
+    documents: tuple[Document, ...]
+    questions: tuple[QAItem, ...]
+    heldout_questions: tuple[QAItem, ...] = ()
+    heldout_texts: tuple[str, ...] = ()
+    episode_size: int = 0
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def episodes(self) -> list[tuple[tuple[Document, ...], tuple[QAItem, ...]]]:
+        size = self.episode_size or len(self.documents)
+        groups = []
+        for start in range(0, len(self.documents), size):
+            docs = self.documents[start : start + size]
+            ids = {d.id for d in docs}
+            groups.append((docs, tuple(q for q in self.questions if q.doc_id in ids)))
+        unattached = [q for q in self.questions if q.doc_id not in {d.id for d in self.documents}]
+        if unattached:  # questions with no (known) document are asked after the last group
+            last_docs, last_questions = groups[-1]
+            groups[-1] = (last_docs, last_questions + tuple(unattached))
+        return groups
+
+
+def _heldout(paragraphs: Sequence[SquadParagraph], n: int, per_paragraph: int):  # type: ignore[no-untyped-def]
+    questions = tuple(q for p in paragraphs[:n] for q in p.answerable[:per_paragraph])
+    return questions, tuple(p.context for p in paragraphs[:n])
+
+
+def squad_inputs(
+    path: Path,
+    *,
+    n: int,
+    seed: int = 0,
+    questions_per_paragraph: int = 2,
+    unanswerable_per_paragraph: int = 1,
+    heldout: int = 10,
+    episode_size: int = 0,
+) -> ComparisonInputs:
+    """``n`` seeded paragraphs as documents with some answerable and unanswerable questions each;
+    ``heldout`` other paragraphs (never learned) for forgetting."""
+    paragraphs = load_squad(path)
+    chosen = sample_paragraphs(paragraphs, n, seed=seed)
+    chosen_ids = {p.id for p in chosen}
+    rest = [p for p in paragraphs if p.id not in chosen_ids and p.answerable]
+    random.Random(seed + 1).shuffle(rest)
+    questions = tuple(
+        q
+        for p in chosen
+        for q in (
+            *p.answerable[:questions_per_paragraph],
+            *p.unanswerable[:unanswerable_per_paragraph],
+        )
+    )
+    heldout_questions, heldout_texts = _heldout(rest, heldout, 1)
+    return ComparisonInputs(
+        dataset=f"squad:{path.name}:n={n}:seed={seed}",
+        documents=tuple(p.as_document() for p in chosen),
+        questions=questions,
+        heldout_questions=heldout_questions,
+        heldout_texts=heldout_texts,
+        episode_size=episode_size,
+    )
+
+
+def fictional_fact_inputs(*, squad_path: Path | None = None, heldout: int = 10) -> ComparisonInputs:
+    """The shipped fictional-fact set; held-out material from SQuAD when a file is given."""
+    documents, questions = fictional_fact_set()
+    heldout_questions: tuple[QAItem, ...] = ()
+    heldout_texts: tuple[str, ...] = ()
+    if squad_path is not None and heldout > 0:
+        rest = sample_paragraphs(load_squad(squad_path), heldout, seed=12345)
+        heldout_questions, heldout_texts = _heldout(rest, heldout, 1)
+    return ComparisonInputs(
+        dataset="fictional-facts",
+        documents=tuple(documents),
+        questions=tuple(questions),
+        heldout_questions=heldout_questions,
+        heldout_texts=heldout_texts,
+    )
+
+
+def file_inputs(
+    document_paths: Sequence[Path],
+    questions_path: Path,
+    *,
+    max_file_bytes: int,
+    squad_path: Path | None = None,
+    heldout: int = 10,
+) -> ComparisonInputs:
+    """Documents from files or folders, questions from JSONL; held-out from SQuAD if given."""
+    documents = read_documents(document_paths, max_file_bytes=max_file_bytes)
+    questions = read_questions(questions_path)
+    known = {d.id for d in documents}
+    unknown = sorted({q.doc_id for q in questions if q.doc_id and q.doc_id not in known})
+    if unknown:
+        raise DatasetError(f"questions refer to unknown documents: {', '.join(unknown[:5])}")
+    base = fictional_fact_inputs(squad_path=squad_path, heldout=heldout)
+    return ComparisonInputs(
+        dataset=f"files:{questions_path.name}",
+        documents=tuple(documents),
+        questions=tuple(questions),
+        heldout_questions=base.heldout_questions,
+        heldout_texts=base.heldout_texts,
+    )

@@ -1,0 +1,94 @@
+"""What a comparison leaves behind: JSON, official SQuAD prediction files, and a chart."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from continual_learning.core.scoring import official_prediction
+from continual_learning.core.storage import atomic_write_json, safe_name
+from continual_learning.types import ComparisonReport
+
+JSON_SCHEMA_DOC = """\
+{"model", "created", "dataset", "documents", "questions",
+ "engines": [{"engine", "label", "exact_match", "f1", "contains", "abstain_accuracy",
+              "recovery", "learn_seconds", "eval_seconds", "tokens_learned",
+              "forgetting": {"heldout_questions", "qa_before", "qa_after", "qa_metric",
+                             "perplexity_before", "perplexity_after", "forgetting_ratio",
+                             "bwt", "perplexity_bwt"} | null,
+              "answers": [{"question_id", "question", "answer", "gold",
+                           "score": {"exact_match", "f1", "contains", "abstained"}, "seconds"}],
+              "error": null | "why it failed"}]}
+Scores are fractions in [0, 1]; recovery = (contains - closed-book) / (in-context - closed-book)."""
+
+
+def write_json(report: ComparisonReport, path: Path) -> None:
+    atomic_write_json(path, report.to_dict())
+
+
+def write_predictions(report: ComparisonReport, folder: Path) -> list[Path]:
+    """One official-format file per engine: ``{"question_id": "answer"}``, "" for abstentions."""
+    written = []
+    for result in report.engines:
+        if result.failed:
+            continue
+        name = safe_name(
+            result.label.replace(" ", "_").replace("(", "").replace(")", ""), what="engine label"
+        )
+        path = folder / f"{name}.json"
+        atomic_write_json(
+            path, {a.question_id: official_prediction(a.answer) for a in result.answers}
+        )
+        written.append(path)
+    return written
+
+
+def write_plot(report: ComparisonReport, path: Path) -> None:
+    """Accuracy against learn time, and held-out accuracy before and after learning."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in report.engines if not r.failed]
+    figure, (speed, forget) = plt.subplots(1, 2, figsize=(12, 4.8))
+    for row in rows:
+        x = max(row.learn_seconds or 0.0, 1e-3)
+        speed.scatter(x, row.contains, s=60)
+        speed.annotate(
+            row.label, (x, row.contains), textcoords="offset points", xytext=(5, 5), fontsize=8
+        )
+    speed.set_xscale("log")
+    speed.set_xlabel("learn seconds (log)")
+    speed.set_ylabel("contains (fraction of questions)")
+    speed.set_title("Accuracy vs learning cost")
+    with_forgetting = [r for r in rows if r.forgetting is not None]
+    positions = range(len(with_forgetting))
+    forget.bar(
+        [p - 0.2 for p in positions],
+        [r.forgetting.qa_before for r in with_forgetting],
+        0.4,
+        label="before",
+    )
+    forget.bar(
+        [p + 0.2 for p in positions],
+        [r.forgetting.qa_after for r in with_forgetting],
+        0.4,
+        label="after",
+    )
+    forget.set_xticks(
+        list(positions), [r.label for r in with_forgetting], rotation=30, ha="right", fontsize=8
+    )
+    forget.set_ylabel("held-out contains")
+    forget.set_title("Forgetting: held-out questions before / after learning")
+    forget.legend()
+    figure.suptitle(f"{report.model} on {report.dataset}", fontsize=10)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+
+
+def load_report_json(path: Path) -> dict:
+    """Read a report written by :func:`write_json` (for tests and re-plotting)."""
+    return json.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,209 @@
+"""Run engines one after another on the same inputs, each on a clean backbone, and score them.
+
+For every engine: measure held-out QA and perplexity on the untouched engine, learn the documents
+(episode by episode), answer the questions, measure the held-out material again, clear, and check
+the backbone's weights fingerprint is what it was. An engine that raises is reported with its
+reason and the next one runs. ``closed-book`` and ``in-context`` always run: they are the floor
+and the ceiling that ``recovery = (score - floor) / (ceiling - floor)`` (on ``contains``) needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from continual_learning.config.fields import build_section
+from continual_learning.config.schema import AppConfig
+from continual_learning.core.backbone import Backbone
+from continual_learning.core.evaluate import evaluate
+from continual_learning.core.forgetting import backward_transfer, forgetting_ratio, perplexity_bwt
+from continual_learning.core.perplexity import perplexity
+from continual_learning.core.scoring import summarize
+from continual_learning.engines.base import Engine
+from continual_learning.engines.registry import create_engine, get_spec
+from continual_learning.errors import EngineError
+from continual_learning.harness.inputs import ComparisonInputs
+from continual_learning.types import (
+    AnswerRecord,
+    ComparisonReport,
+    EngineResult,
+    ForgettingResult,
+    ProgressEvent,
+)
+
+log = logging.getLogger(__name__)
+BASELINES = ("closed-book", "in-context")
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineRun:
+    """An engine to run, under a label, with overrides for its config section."""
+
+    engine: str
+    label: str = ""
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.label or get_spec(self.engine).display_name
+
+    def config(self, base: AppConfig) -> AppConfig:
+        spec = get_spec(self.engine)
+        section = dataclasses.asdict(base.engine(spec.key)) | dict(self.overrides)
+        built = build_section(spec.config_cls, section, spec.key)
+        return dataclasses.replace(base, engines=dict(base.engines) | {spec.key: built})
+
+
+def with_baselines(runs: Sequence[EngineRun]) -> list[EngineRun]:
+    """The baselines first (unless already asked for, unmodified), then the rest in order."""
+    present = {get_spec(r.engine).key for r in runs if not r.overrides}
+    missing = [EngineRun(engine=b) for b in BASELINES if get_spec(b).key not in present]
+    return [*missing, *runs]
+
+
+def compare(
+    runs: Sequence[EngineRun],
+    inputs: ComparisonInputs,
+    backbone: Backbone,
+    config: AppConfig,
+    *,
+    on_event: ProgressCallback | None = None,
+) -> ComparisonReport:
+    results = []
+    original = backbone.fingerprint()
+    for index, run in enumerate(with_baselines(runs)):
+        _emit(on_event, "engines", index, len(runs) + len(BASELINES), run.name)
+        results.append(_run_one(run, inputs, backbone, config, original, on_event))
+    results = _with_recovery(results)
+    _emit(on_event, "engines", len(results), len(results), "done")
+    return ComparisonReport(
+        model=config.model.name,
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        dataset=inputs.dataset,
+        documents=len(inputs.documents),
+        questions=len(inputs.questions),
+        engines=tuple(results),
+    )
+
+
+def _run_one(
+    run: EngineRun,
+    inputs: ComparisonInputs,
+    backbone: Backbone,
+    config: AppConfig,
+    original_fingerprint: str,
+    on_event: ProgressCallback | None,
+) -> EngineResult:
+    engine: Engine | None = None
+    try:
+        engine = create_engine(run.engine, backbone, run.config(config))
+        return _measure(run, engine, inputs, on_event)
+    except Exception as exc:  # one engine failing must not stop the comparison
+        log.warning("engine %s failed", run.name, exc_info=True)
+        return EngineResult(
+            engine=get_spec(run.engine).display_name, label=run.name, error=_reason(exc)
+        )
+    finally:
+        if engine is not None:
+            engine.clear()
+        if backbone.weights_changed(original_fingerprint):
+            raise EngineError(f"{run.name} left the backbone modified after clear(): stopping")
+
+
+def _measure(
+    run: EngineRun, engine: Engine, inputs: ComparisonInputs, on_event: ProgressCallback | None
+) -> EngineResult:
+    before = _heldout(engine, inputs, on_event)
+    learn_seconds, eval_seconds, tokens = 0.0, 0.0, 0
+    records: list[AnswerRecord] = []
+    for documents, questions in inputs.episodes():
+        engine.clear()
+        started = time.perf_counter()
+        tokens += sum(engine.learn(d.text, doc_id=d.id).tokens for d in documents)
+        learn_seconds += time.perf_counter() - started
+        result = evaluate(engine, questions, on_event=on_event)
+        eval_seconds += result.seconds
+        records.extend(result.records)
+    after = _heldout(engine, inputs, on_event)
+    summary = summarize([r.score for r in records])
+    impossible = [r for r in records if not r.gold]
+    return EngineResult(
+        engine=get_spec(run.engine).display_name,
+        label=run.name,
+        exact_match=summary.exact_match,
+        f1=summary.f1,
+        contains=summary.contains,
+        abstain_accuracy=(
+            sum(r.score.abstained for r in impossible) / len(impossible) if impossible else None
+        ),
+        learn_seconds=round(learn_seconds, 3),
+        eval_seconds=round(eval_seconds, 3),
+        tokens_learned=tokens,
+        forgetting=_forgetting(before, after, len(inputs.heldout_questions)),
+        answers=tuple(records),
+    )
+
+
+@dataclass(frozen=True)
+class _HeldoutScore:
+    qa: float | None
+    perplexity: float | None
+
+
+def _heldout(
+    engine: Engine, inputs: ComparisonInputs, on_event: ProgressCallback | None
+) -> _HeldoutScore:
+    qa = None
+    if inputs.heldout_questions:
+        qa = evaluate(engine, inputs.heldout_questions, on_event=on_event).summary.contains
+    ppl = perplexity(engine.backbone, inputs.heldout_texts) if inputs.heldout_texts else None
+    return _HeldoutScore(qa=qa, perplexity=ppl)
+
+
+def _forgetting(before: _HeldoutScore, after: _HeldoutScore, count: int) -> ForgettingResult | None:
+    if before.qa is None or after.qa is None:
+        return None
+    has_ppl = before.perplexity is not None and after.perplexity is not None
+    return ForgettingResult(
+        heldout_questions=count,
+        qa_before=before.qa,
+        qa_after=after.qa,
+        qa_metric="contains",
+        perplexity_before=before.perplexity,
+        perplexity_after=after.perplexity,
+        forgetting_ratio=forgetting_ratio(before.qa, after.qa),
+        bwt=backward_transfer(before.qa, after.qa),
+        perplexity_bwt=perplexity_bwt(before.perplexity, after.perplexity) if has_ppl else None,
+    )
+
+
+def _with_recovery(results: list[EngineResult]) -> list[EngineResult]:
+    by_engine = {r.label: r for r in results if not r.failed}
+    floor, ceiling = by_engine.get("closed-book"), by_engine.get("in-context")
+    if floor is None or ceiling is None or ceiling.contains == floor.contains:
+        return results
+    gap = ceiling.contains - floor.contains
+    return [
+        r
+        if r.failed
+        else dataclasses.replace(r, recovery=round((r.contains - floor.contains) / gap, 4))
+        for r in results
+    ]
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _emit(
+    on_event: ProgressCallback | None, task: str, done: int, total: int, message: str
+) -> None:
+    if on_event is not None:
+        on_event(ProgressEvent(task=task, completed=done, total=total, message=message))

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from continual_learning.core.scoring import score_answer
+from continual_learning.harness import ComparisonInputs, EngineRun, compare
+from continual_learning.harness.outputs import write_json, write_plot, write_predictions
+from continual_learning.types import Document, QAItem
+
+from helpers import build_tiny_backbone, make_config
+
+DOCS = (
+    Document(id="v", text="Zorblax Quentaro is the capital of Velmoria."),
+    Document(id="k", text="The Kestrel-9 airship was captained by Ingrid Solvay."),
+)
+QUESTIONS = (
+    QAItem(
+        id="q1",
+        question="What is the capital of Velmoria?",
+        answers=("Zorblax Quentaro",),
+        doc_id="v",
+    ),
+    QAItem(
+        id="q2", question="Who captained the Kestrel-9?", answers=("Ingrid Solvay",), doc_id="k"
+    ),
+    QAItem(id="q3", question="Who rules Velmoria?", answers=(), doc_id="v"),
+)
+INPUTS = ComparisonInputs(
+    dataset="tiny",
+    documents=DOCS,
+    questions=QUESTIONS,
+    heldout_questions=(
+        QAItem(id="h1", question="What is the capital of France?", answers=("Paris",)),
+    ),
+    heldout_texts=("Paris is the capital and largest city of France.",),
+)
+
+
+def _report(runs):  # type: ignore[no-untyped-def]
+    config = make_config(generation={"max_new_tokens": 4})
+    return compare(runs, INPUTS, build_tiny_backbone(), config)
+
+
+def test_every_engine_runs_with_the_baselines_and_a_failure_is_reported() -> None:
+    runs = [
+        EngineRun(engine="jitrl-mvp"),
+        EngineRun(engine="jitrl-mvp", label="broken", overrides={"chunk_overlap": 999}),
+        EngineRun(engine="jitrl-full"),
+    ]
+    report = _report(runs)
+    labels = [r.label for r in report.engines]
+    assert labels == ["closed-book", "in-context", "jitrl-mvp", "broken", "jitrl-full"]
+    broken = report.engines[3]
+    assert broken.failed and "chunk_overlap" in broken.error
+    for row in (r for r in report.engines if not r.failed):
+        assert len(row.answers) == 3
+        assert row.tokens_learned > 0
+        assert row.forgetting is not None and row.forgetting.heldout_questions == 1
+        assert (
+            row.forgetting.perplexity_before == row.forgetting.perplexity_after
+        )  # no weights changed
+        assert row.abstain_accuracy is not None
+
+
+def test_outputs_agree_with_the_scores(tmp_path: Path) -> None:
+    report = _report([EngineRun(engine="jitrl-mvp")])
+    write_json(report, tmp_path / "report.json")
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert {"model", "created", "dataset", "engines"} <= set(data)
+    assert {
+        "exact_match",
+        "f1",
+        "contains",
+        "abstain_accuracy",
+        "recovery",
+        "learn_seconds",
+        "eval_seconds",
+        "tokens_learned",
+        "forgetting",
+        "answers",
+    } <= set(data["engines"][0])
+    files = write_predictions(report, tmp_path / "predictions")
+    assert len(files) == 3
+    for result, path in zip(report.engines, files, strict=True):
+        predictions = json.loads(path.read_text())
+        rescored = [score_answer(predictions[q.id], q.answers) for q in QUESTIONS]
+        assert sum(s.exact_match for s in rescored) / 3 == result.exact_match
+        assert sum(s.f1 for s in rescored) / 3 == result.f1
+    write_plot(report, tmp_path / "chart.png")
+    assert (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_episodes_clear_the_engine_between_groups() -> None:
+    episodic = ComparisonInputs(dataset="tiny", documents=DOCS, questions=QUESTIONS, episode_size=1)
+    groups = episodic.episodes()
+    assert [[d.id for d in docs] for docs, _ in groups] == [["v"], ["k"]]
+    assert [[q.id for q in qs] for _, qs in groups] == [["q1", "q3"], ["q2"]]
