@@ -24,8 +24,9 @@ from pathlib import Path
 from continual_learning.config.loader import load_config
 from continual_learning.config.schema import AppConfig
 from continual_learning.core.backbone import Backbone, load_backbone
+from continual_learning.core.checkpoints import CheckpointInfo, CheckpointManager
 from continual_learning.core.documents import read_documents
-from continual_learning.core.paths import default_workspace
+from continual_learning.core.paths import default_checkpoints_dir, default_workspace
 from continual_learning.engines.base import STATE_META, Engine
 from continual_learning.engines.registry import create_engine, get_spec
 from continual_learning.types import LearnReport, ProgressEvent
@@ -39,10 +40,13 @@ class Workbench:
         config: AppConfig | None = None,
         *,
         workspace: Path | str | None = None,
+        checkpoints: Path | str | None = None,
         backbone: Backbone | None = None,
     ) -> None:
         self.config = config or load_config()
         self.workspace = Path(workspace).expanduser() if workspace else default_workspace()
+        root = Path(checkpoints).expanduser() if checkpoints else default_checkpoints_dir()
+        self.checkpoints = CheckpointManager(root)
         self._backbone = backbone
         self._engines: dict[str, Engine] = {}
         self._active: str | None = None
@@ -148,6 +152,19 @@ class Workbench:
         if config.model != self.config.model:
             self._backbone = None
         self.config = config
+
+    def save_checkpoint(
+        self, engine_name: str, name: str, *, overwrite: bool = False
+    ) -> CheckpointInfo:
+        """Snapshot engine ``engine_name`` (as the workspace has it) as checkpoint ``name``."""
+        return self.checkpoints.save(self.engine(engine_name), name, overwrite=overwrite)
+
+    def load_checkpoint(self, name: str) -> Engine:
+        """Restore checkpoint ``name`` into its engine, and make that the workspace state."""
+        engine = self.engine(self.checkpoints.engine_of(name), restore=False)
+        self.checkpoints.load(engine, name)
+        self.persist(engine)
+        return engine
 
     def ask(self, name: str, question: str, *, max_new_tokens: int | None = None) -> str:
         return self.engine(name).generate(question, max_new_tokens=max_new_tokens)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,3 +84,43 @@ def test_engines_and_help() -> None:
     assert {e["engine"] for e in listed} >= {"closed-book", "in-context"}
     assert run_cli("--help").returncode == 0
     assert "learn documents" in run_cli("--help").stdout
+
+
+def test_checkpoints_save_list_load_delete(tmp_path: Path) -> None:
+    require_real_model()
+    fact = tmp_path / "fact.txt"
+    fact.write_text("Zorblax Quentaro is the capital city of the island nation of Velmoria.")
+    env = {"CL_CHECKPOINTS": str(tmp_path / "checkpoints")}
+    assert run_cli("learn", "-e", "jitrl-mvp", str(fact), env=env).returncode == 0
+    saved = run_cli("checkpoints", "save", "velmoria", "-e", "jitrl-mvp", env=env)
+    assert saved.returncode == 0, saved.stderr
+    listed = json.loads(run_cli("checkpoints", "list", "--json", env=env).stdout)
+    assert [(c["name"], c["engine"], c["documents"]) for c in listed] == [
+        ("velmoria", "jitrl-mvp", 1)
+    ]
+    assert run_cli("clear", "-e", "jitrl-mvp", env=env).returncode == 0
+    loaded = run_cli("checkpoints", "load", "velmoria", env=env)
+    assert loaded.returncode == 0, loaded.stderr
+    history = json.loads(run_cli("history", "-e", "jitrl-mvp", "--json", env=env).stdout)
+    assert [h["doc_id"] for h in history] == ["fact"]
+    again = run_cli("checkpoints", "save", "velmoria", "-e", "jitrl-mvp", env=env)
+    assert again.returncode != 0 and "already exists" in again.stderr
+    escape = run_cli("checkpoints", "save", "../outside", "-e", "jitrl-mvp", env=env)
+    assert escape.returncode != 0 and "invalid checkpoint name" in escape.stderr
+    assert run_cli("checkpoints", "delete", "velmoria", env=env).returncode == 0
+    assert json.loads(run_cli("checkpoints", "list", "--json", env=env).stdout) == []
+
+
+def test_chat_reads_turns_from_stdin() -> None:
+    require_real_model()
+    command = [sys.executable, "-m", "continual_learning.cli.main", "chat", "-e", "closed-book"]
+    result = subprocess.run(
+        command,
+        input="What is the capital of France?\n\n",
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Paris" in result.stdout

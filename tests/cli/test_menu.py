@@ -24,14 +24,21 @@ MAIN_ITEMS = [
     "Learning History",
     "Compare All Engines",
     "Run Benchmarks",
+    "Save Checkpoint",
+    "Load Checkpoint",
+    "List Checkpoints",
+    "Delete Checkpoint",
     "Clear Engine",
     "Configure",
     "Exit",
 ]
+# After a comparison, its forgetting metrics get an item of their own.
+ITEMS_AFTER_A_COMPARISON = [*MAIN_ITEMS[:9], "View Forgetting Metrics", *MAIN_ITEMS[9:]]
 
 
 def _spawn(tmp_path: Path, *options: str, **env_extra: str) -> pexpect.spawn:
-    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120", "LINES": "40", **env_extra}
+    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120", "LINES": "50", **env_extra}
+    env["CL_CHECKPOINTS"] = str(tmp_path / "checkpoints")
     env["PROMPT_TOOLKIT_NO_CPR"] = "1"  # pexpect answers no cursor-position requests
     return pexpect.spawn(
         sys.executable,
@@ -39,7 +46,7 @@ def _spawn(tmp_path: Path, *options: str, **env_extra: str) -> pexpect.spawn:
         env=env,
         encoding="utf-8",
         timeout=30,
-        dimensions=(40, 120),
+        dimensions=(50, 120),
         cwd=str(tmp_path),
     )
 
@@ -50,10 +57,10 @@ def _expect_text(child: pexpect.spawn, text: str, timeout: int = 30) -> None:
     child.expect(ansi.join(re.escape(word) for word in text.split()), timeout=timeout)
 
 
-def _choose(child: pexpect.spawn, item: str) -> None:
+def _choose(child: pexpect.spawn, item: str, items: list[str] = MAIN_ITEMS) -> None:
     child.expect("What would you like to do?")
     time.sleep(0.5)  # prompt_toolkit flushes keys typed before it switches the tty to raw mode
-    for _ in range(MAIN_ITEMS.index(item)):
+    for _ in range(items.index(item)):
         child.send(DOWN)  # one key at a time: a burst of escape sequences can be misread
         time.sleep(0.15)
     child.send(ENTER)
@@ -77,6 +84,13 @@ def test_select_learn_ask_and_exit(tmp_path: Path) -> None:
     child.send("What is the capital of Velmoria?" + ENTER)
     _expect_text(child, "Answer:", timeout=180)
     _expect_text(child, "Zorblax Quentaro")
+    _choose(child, "Save Checkpoint")
+    child.expect("Checkpoint name:")
+    child.send("velmoria-menu" + ENTER)
+    _expect_text(child, "Saved checkpoint 'velmoria-menu'")
+    _choose(child, "List Checkpoints")
+    _expect_text(child, "velmoria-menu")
+    _expect_text(child, "in-context")
     _choose(child, "Exit")
     child.expect("Bye.")
     child.expect(pexpect.EOF)
@@ -122,5 +136,7 @@ def test_run_benchmarks_shows_the_comparison_table(tmp_path: Path) -> None:
     child.send(ENTER)  # no extra engine: the floor and the ceiling only
     _expect_text(child, "fictional-facts: 48 questions", timeout=300)
     _expect_text(child, "closed-book")
-    _choose(child, "Exit")
+    _choose(child, "View Forgetting Metrics", ITEMS_AFTER_A_COMPARISON)
+    _expect_text(child, "Forgetting on fictional-facts")
+    _choose(child, "Exit", ITEMS_AFTER_A_COMPARISON)
     child.expect(pexpect.EOF)

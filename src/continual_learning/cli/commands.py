@@ -232,3 +232,57 @@ def bench(args: argparse.Namespace, workbench: Workbench) -> int:
             episode_size=args.episode_size,
         )
     return _run_comparison(args, workbench, inputs)
+
+
+def chat(args: argparse.Namespace, bench: Workbench) -> int:
+    """Read a turn per line from stdin; an empty line or end of input ends the chat."""
+    import sys
+
+    engine = bench.engine(args.engine)
+    turns: list[dict[str, str]] = []
+    interactive = sys.stdin.isatty()
+    while True:
+        if interactive:
+            console.print("[bold]You:[/] ", end="")
+        line = sys.stdin.readline()
+        if not line.strip():
+            return 0
+        reply = engine.generate(line.strip(), history=turns)
+        console.print(f"[bold]Model:[/] {reply}" if interactive else reply, highlight=False)
+        turns += [
+            {"role": "user", "content": line.strip()},
+            {"role": "assistant", "content": reply},
+        ]
+
+
+def checkpoints(args: argparse.Namespace, bench: Workbench) -> int:
+    action = args.checkpoints_command
+    if action == "save":
+        info = bench.save_checkpoint(args.engine, args.name, overwrite=args.overwrite)
+        console.print(f"saved checkpoint '{info.name}' ({info.engine}, {info.total_bytes:,} bytes)")
+    elif action == "load":
+        engine = bench.load_checkpoint(args.name)
+        console.print(
+            f"loaded checkpoint '{args.name}' into {engine.key.replace('_', '-')} "
+            f"({engine.info().documents_learned} documents); it is now the workspace state"
+        )
+    elif action == "delete":
+        bench.checkpoints.delete(args.name)
+        console.print(f"deleted checkpoint '{args.name}'")
+    else:
+        _list_checkpoints(args, bench)
+    return 0
+
+
+def _list_checkpoints(args: argparse.Namespace, bench: Workbench) -> None:
+    import dataclasses
+
+    from continual_learning.ui.render import checkpoints_table
+
+    infos = bench.checkpoints.list()
+    if args.json:
+        print_json([dataclasses.asdict(i) for i in infos])
+    elif not infos:
+        console.print(f"no checkpoints in {bench.checkpoints.root}")
+    else:
+        console.print(checkpoints_table(infos))

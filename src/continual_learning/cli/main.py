@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--workspace", type=Path, help="folder for engine state (env CL_WORKSPACE)")
     parser.add_argument("--profile", type=Path, help="a config profile layered over the defaults")
+    parser.add_argument("--checkpoints", type=Path, help="checkpoints folder (env CL_CHECKPOINTS)")
     parser.add_argument("--model", help="override model.name for this run")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -84,6 +85,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     facts = bench_commands.add_parser("facts", help="the shipped fictional-fact set")
     _comparison_options(facts)
+
+    chat = commands.add_parser(
+        "chat", help="multi-turn chat with an engine (stdin, one line a turn)"
+    )
+    _engine_option(chat)
+
+    checkpoints = commands.add_parser("checkpoints", help="save, load, list or delete checkpoints")
+    ck = checkpoints.add_subparsers(dest="checkpoints_command", metavar="ACTION", required=True)
+    ck_save = ck.add_parser("save", help="snapshot an engine's workspace state")
+    ck_save.add_argument("name")
+    _engine_option(ck_save)
+    ck_save.add_argument(
+        "--overwrite", action="store_true", help="replace a checkpoint of that name"
+    )
+    ck_load = ck.add_parser("load", help="restore a checkpoint into its engine's workspace state")
+    ck_load.add_argument("name")
+    ck_list = ck.add_parser("list", help="every checkpoint, with its engine and size")
+    ck_list.add_argument("--json", action="store_true")
+    ck_delete = ck.add_parser("delete", help="delete a checkpoint")
+    ck_delete.add_argument("name")
 
     engines = commands.add_parser("engines", help="list the engines")
     engines.add_argument("--json", action="store_true")
@@ -162,7 +183,7 @@ def _workbench(args: argparse.Namespace) -> Workbench:
         config = dataclasses.replace(
             config, model=dataclasses.replace(config.model, name=args.model)
         )
-    return Workbench(config, workspace=args.workspace)
+    return Workbench(config, workspace=args.workspace, checkpoints=args.checkpoints)
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -182,6 +203,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         "models": commands.models,
         "config": commands.config,
         "compare": commands.compare,
+        "chat": commands.chat,
+        "checkpoints": commands.checkpoints,
         "bench": commands.bench,
     }
     if args.command in ("engines", "models", "config"):

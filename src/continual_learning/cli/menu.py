@@ -41,6 +41,8 @@ class Menu:
         self.last_report = None
 
     def items(self) -> dict[str, Callable[[], None]]:
+        """The main menu; View Forgetting Metrics appears once a comparison has run."""
+        forgetting = {"View Forgetting Metrics": self.view_forgetting} if self.last_report else {}
         return {
             "Ask a Question": self.ask_question,
             "Chat with Model": self.chat,
@@ -51,6 +53,11 @@ class Menu:
             "Learning History": self.learning_history,
             "Compare All Engines": self.compare_engines,
             "Run Benchmarks": self.run_benchmarks,
+            **forgetting,
+            "Save Checkpoint": self.save_checkpoint,
+            "Load Checkpoint": self.load_checkpoint,
+            "List Checkpoints": self.list_checkpoints,
+            "Delete Checkpoint": self.delete_checkpoint,
             "Clear Engine": self.clear_engine,
             "Configure": self.configure,
         }
@@ -178,6 +185,54 @@ class Menu:
         self.last_report = report
         console.print(comparison_table(report))
 
+    def view_forgetting(self) -> None:
+        from continual_learning.ui.render import forgetting_table
+
+        console.print(forgetting_table(self.last_report))
+
+    def save_checkpoint(self) -> None:
+        name = str(_ask(questionary.text("Checkpoint name:", validate=_valid_name)))
+        overwrite = False
+        if self.bench.checkpoints.exists(name):
+            overwrite = bool(
+                _ask(questionary.confirm(f"Replace checkpoint '{name}'?", default=False))
+            )
+            if not overwrite:
+                return
+        info = self.bench.save_checkpoint(self.engine_name, name, overwrite=overwrite)
+        console.print(
+            f"Saved checkpoint '{info.name}' ({info.engine}, {info.total_bytes:,} bytes)."
+        )
+
+    def _pick_checkpoint(self, prompt: str) -> str | None:
+        names = [i.name for i in self.bench.checkpoints.list()]
+        if not names:
+            console.print(f"No checkpoints in {self.bench.checkpoints.root}.")
+            return None
+        return str(_ask(questionary.select(prompt, choices=names)))
+
+    def load_checkpoint(self) -> None:
+        name = self._pick_checkpoint("Checkpoint to load:")
+        if name:
+            engine = self.bench.load_checkpoint(name)
+            self.engine_name = engine.key.replace("_", "-")
+            console.print(f"Loaded '{name}' into {self.engine_name}.")
+
+    def list_checkpoints(self) -> None:
+        from continual_learning.ui.render import checkpoints_table
+
+        infos = self.bench.checkpoints.list()
+        if not infos:
+            console.print(f"No checkpoints in {self.bench.checkpoints.root}.")
+            return
+        console.print(checkpoints_table(infos))
+
+    def delete_checkpoint(self) -> None:
+        name = self._pick_checkpoint("Checkpoint to delete:")
+        if name and _ask(questionary.confirm(f"Delete checkpoint '{name}'?", default=False)):
+            self.bench.checkpoints.delete(name)
+            console.print(f"Deleted '{name}'.")
+
     def clear_engine(self) -> None:
         prompt = f"Forget everything {self.engine_name} learned (and its saved state)?"
         if _ask(questionary.confirm(prompt, default=False)):
@@ -207,6 +262,16 @@ def _not_blank(text: str) -> bool | str:
 
 def _existing_file(text: str) -> bool | str:
     return Path(text).expanduser().is_file() or "No such file."
+
+
+def _valid_name(text: str) -> bool | str:
+    from continual_learning.core.storage import safe_name
+
+    try:
+        safe_name(text, what="checkpoint name")
+    except WorkbenchError as exc:
+        return str(exc)
+    return True
 
 
 def _existing_path(text: str) -> bool | str:

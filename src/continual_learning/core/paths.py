@@ -44,3 +44,11 @@ def default_cache_dir() -> Path:
     if os.environ.get("CL_CACHE_DIR"):
         return Path(os.environ["CL_CACHE_DIR"]).expanduser()
     return user_data_dir() / "cache"
+
+
+def default_checkpoints_dir() -> Path:
+    """``$CL_CHECKPOINTS``, else ``<checkout>/checkpoints``, else the user's data folder."""
+    if os.environ.get("CL_CHECKPOINTS"):
+        return Path(os.environ["CL_CHECKPOINTS"]).expanduser()
+    root = project_root()
+    return root / "checkpoints" if root else user_data_dir() / "checkpoints"

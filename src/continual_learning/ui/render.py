@@ -122,3 +122,51 @@ def comparison_table(report: Any) -> Table:
             ppl,
         )
     return table
+
+
+def checkpoints_table(infos: Sequence[Any]) -> Table:
+    table = Table(title="Checkpoints")
+    for column in ("name", "engine", "backbone", "documents", "size", "created"):
+        table.add_column(column, justify="right" if column in ("documents", "size") else "left")
+    for info in infos:
+        if info.problem:
+            table.add_row(info.name, "[red]unreadable[/]", info.problem, "", "", "")
+            continue
+        table.add_row(
+            info.name,
+            info.engine,
+            info.backbone,
+            str(info.documents),
+            f"{info.total_bytes / 1024:.1f} KiB",
+            info.created,
+        )
+    return table
+
+
+def forgetting_table(report: Any) -> Table:
+    """Held-out QA and perplexity before and after learning, per engine of a comparison."""
+    table = Table(title=f"Forgetting on {report.dataset}")
+    for column in (
+        "engine",
+        "held-out before",
+        "after",
+        "forgetting ratio",
+        "BWT",
+        "ppl before",
+        "ppl after",
+    ):
+        table.add_column(column, justify="left" if column == "engine" else "right")
+    for row in report.engines:
+        f = row.forgetting
+        if row.failed or f is None:
+            continue
+        ratio = "-" if f.forgetting_ratio is None else f"{f.forgetting_ratio:.3f}"
+        ppl = (
+            ("-", "-")
+            if f.perplexity_before is None
+            else (f"{f.perplexity_before:.2f}", f"{f.perplexity_after:.2f}")
+        )
+        table.add_row(
+            row.label, f"{f.qa_before:.3f}", f"{f.qa_after:.3f}", ratio, f"{f.bwt:+.3f}", *ppl
+        )
+    return table
