@@ -29,6 +29,16 @@ def learn_table(reports: Sequence[LearnReport], *, title: str = "Learned") -> Ta
     return table
 
 
+def _headline(report: LearnReport) -> str:
+    """The final loss for engines that train, else the engine's first reported figure."""
+    if report.final_loss is not None:
+        return f"loss {report.final_loss:.3f}"
+    if report.figures:
+        figure = report.figures[0]
+        return f"{figure.name} {figure.value:g}{figure.unit}"
+    return "-"
+
+
 def info_table(info: EngineInfo) -> Table:
     table = Table(title=f"Engine {info.engine.replace('_', '-')}", show_header=False)
     table.add_column("label", style="bold")
