@@ -24,7 +24,9 @@ def _fake_provisioned(models_dir: Path, name: str, weights: bytes) -> Path:
     folder.mkdir(parents=True)
     (folder / "model.safetensors").write_bytes(weights)
     record = {
-        "weights_sha256": {"model.safetensors": model_store._sha256(folder / "model.safetensors")}
+        "weights_sha256": {
+            "model.safetensors": model_store.sha256_file(folder / "model.safetensors")
+        }
     }
     (folder / PROVENANCE).write_text(json.dumps(record))
     return folder

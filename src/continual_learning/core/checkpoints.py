@@ -11,7 +11,6 @@ or tampered checkpoint is a clear error and never a half-loaded engine.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from continual_learning.core.storage import (
     read_json,
     replace_directory,
     safe_name,
+    sha256_file,
     staging_directory,
 )
 from continual_learning.engines.base import Engine
@@ -44,14 +44,6 @@ class CheckpointInfo:
     documents: int = 0
     total_bytes: int = 0
     problem: str = ""
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class CheckpointManager:
@@ -76,7 +68,7 @@ class CheckpointManager:
         try:
             engine.save(staging / STATE)
             files = {
-                str(p.relative_to(staging)): {"bytes": p.stat().st_size, "sha256": _sha256(p)}
+                str(p.relative_to(staging)): {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
                 for p in sorted((staging / STATE).rglob("*"))
                 if p.is_file()
             }
@@ -135,7 +127,7 @@ class CheckpointManager:
                 raise StateError(f"checkpoint '{name}' lists a file outside its folder: {relative}")
             if not path.is_file():
                 raise StateError(f"checkpoint '{name}' is incomplete: {relative} is missing")
-            if path.stat().st_size != expected.get("bytes") or _sha256(path) != expected.get(
+            if path.stat().st_size != expected.get("bytes") or sha256_file(path) != expected.get(
                 "sha256"
             ):
                 raise StateError(

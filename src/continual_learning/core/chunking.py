@@ -7,9 +7,13 @@ the fast tokenizer's offsets) so no text is altered by a decode round-trip.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
-from continual_learning.errors import ConfigError
+from continual_learning.core.storage import atomic_write_json, read_json
+from continual_learning.errors import ConfigError, StateError
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,3 +46,33 @@ def chunk_text(tokenizer, text: str, *, doc_id: str, max_tokens: int, overlap: i
         if start + max_tokens >= len(offsets):
             break
     return chunks
+
+
+def check_overlap(section: str, chunk_tokens: int, chunk_overlap: int) -> None:
+    """The cross-field rule every chunking config shares, with the error naming the key."""
+    if chunk_overlap >= chunk_tokens:
+        raise ConfigError(
+            f"config key '{section}.chunk_overlap': must be < chunk_tokens ({chunk_tokens}), "
+            f"got {chunk_overlap}"
+        )
+
+
+def save_chunks(path: Path, chunks: Sequence[Chunk]) -> None:
+    atomic_write_json(path, [dataclasses.asdict(c) for c in chunks])
+
+
+def load_chunks(path: Path, *, what: str) -> list[Chunk]:
+    """Chunks written by :func:`save_chunks`; a malformed file is a :class:`StateError`."""
+    rows = read_json(path, what=what)
+    try:
+        return [
+            Chunk(
+                doc_id=str(r["doc_id"]),
+                index=int(r["index"]),
+                text=str(r["text"]),
+                tokens=int(r["tokens"]),
+            )
+            for r in rows
+        ]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StateError(f"{what} in {path} are malformed: {exc}") from None

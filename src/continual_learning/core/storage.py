@@ -6,6 +6,7 @@ half-written file, and a user-supplied name can never point outside its folder.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -30,6 +31,14 @@ def safe_name(name: str, *, what: str = "name") -> str:
             "starting with a letter or digit"
         )
     return name
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -14,10 +14,9 @@ from pathlib import Path
 
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
-from continual_learning.core.chunking import Chunk, chunk_text
+from continual_learning.core.chunking import Chunk, chunk_text, load_chunks, save_chunks
 from continual_learning.core.hidden_states import LayerCapture, resolve_layer
 from continual_learning.core.prompts import passages_prompt
-from continual_learning.core.storage import atomic_write_json, read_json
 from continual_learning.engines.base import (
     Engine,
     LearnOutcome,
@@ -25,7 +24,11 @@ from continual_learning.engines.base import (
     ProgressCallback,
 )
 from continual_learning.engines.jitrl_full.config import JitrlFullConfig
-from continual_learning.engines.jitrl_full.knowledge_store import KnowledgeStore, encode
+from continual_learning.engines.jitrl_full.knowledge_store import (
+    EncodedText,
+    KnowledgeStore,
+    encode,
+)
 from continual_learning.engines.jitrl_full.reward import AdvantageModulator
 from continual_learning.errors import StateError
 from continual_learning.types import Figure, InfoItem, ProgressEvent
@@ -42,14 +45,14 @@ class JitrlFullEngine(Engine):
         self, backbone: Backbone, config: JitrlFullConfig, *, generation: GenerationConfig
     ) -> None:
         super().__init__(backbone, config, generation=generation)
-        # Fail on a bad layer now, not at the first question.
         self.retrieval_layer = round(config.retrieval_depth * (backbone.num_layers - 1))
+        # Fail on a bad layer now, not at the first question.
         self.memory_layer = resolve_layer(backbone.model, config.memory_layer)
         self.store = KnowledgeStore()
         self.last_retrieved: tuple[Chunk, ...] = ()
         self.last_modulator: AdvantageModulator | None = None
 
-    def _encode(self, text: str):  # type: ignore[no-untyped-def]
+    def _encode(self, text: str) -> EncodedText:
         return encode(
             self.backbone,
             text,
@@ -120,28 +123,15 @@ class JitrlFullEngine(Engine):
     def _save_state(self, directory: Path) -> None:
         from safetensors.torch import save_file
 
-        rows = [
-            {"doc_id": c.doc_id, "index": c.index, "text": c.text, "tokens": c.tokens}
-            for c in self.store.chunks
-        ]
-        atomic_write_json(directory / "chunks.json", rows)
+        save_chunks(directory / "chunks.json", self.store.chunks)
         save_file(self.store.tensors(), str(directory / STORE_FILE))
 
     def _load_state(self, directory: Path) -> None:
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        rows = read_json(directory / "chunks.json", what="JitRL Full chunks")
+        chunks = load_chunks(directory / "chunks.json", what="JitRL Full chunks")
         try:
-            chunks = [
-                Chunk(
-                    doc_id=str(r["doc_id"]),
-                    index=int(r["index"]),
-                    text=str(r["text"]),
-                    tokens=int(r["tokens"]),
-                )
-                for r in rows
-            ]
             tensors = load_file(str(directory / STORE_FILE))
             store = KnowledgeStore.from_tensors(chunks, tensors)
         except FileNotFoundError:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from continual_learning.config.fields import setting
-from continual_learning.errors import ConfigError
+from continual_learning.core.chunking import check_overlap
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -21,8 +21,4 @@ class JitrlMvpConfig:
     )
 
     def __post_init__(self) -> None:
-        if self.chunk_overlap >= self.chunk_tokens:
-            raise ConfigError(
-                f"config key 'jitrl_mvp.chunk_overlap': must be < chunk_tokens "
-                f"({self.chunk_tokens}), got {self.chunk_overlap}"
-            )
+        check_overlap("jitrl_mvp", self.chunk_tokens, self.chunk_overlap)

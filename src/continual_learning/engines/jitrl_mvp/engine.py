@@ -12,9 +12,8 @@ from pathlib import Path
 
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
-from continual_learning.core.chunking import Chunk, chunk_text
+from continual_learning.core.chunking import Chunk, chunk_text, load_chunks, save_chunks
 from continual_learning.core.prompts import passages_prompt
-from continual_learning.core.storage import atomic_write_json, read_json
 from continual_learning.engines.base import (
     Engine,
     LearnOutcome,
@@ -24,7 +23,6 @@ from continual_learning.engines.base import (
 from continual_learning.engines.jitrl_mvp.config import JitrlMvpConfig
 from continual_learning.engines.jitrl_mvp.logit_bias import build_token_bias
 from continual_learning.engines.jitrl_mvp.retriever import TfidfChunkIndex
-from continual_learning.errors import StateError
 from continual_learning.types import Figure, InfoItem
 
 
@@ -82,27 +80,10 @@ class JitrlMvpEngine(Engine):
         self.last_retrieved = ()
 
     def _save_state(self, directory: Path) -> None:
-        rows = [
-            {"doc_id": c.doc_id, "index": c.index, "text": c.text, "tokens": c.tokens}
-            for c in self.index.chunks
-        ]
-        atomic_write_json(directory / "chunks.json", rows)
+        save_chunks(directory / "chunks.json", self.index.chunks)
 
     def _load_state(self, directory: Path) -> None:
-        rows = read_json(directory / "chunks.json", what="JitRL MVP chunks")
-        try:
-            chunks = [
-                Chunk(
-                    doc_id=str(r["doc_id"]),
-                    index=int(r["index"]),
-                    text=str(r["text"]),
-                    tokens=int(r["tokens"]),
-                )
-                for r in rows
-            ]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StateError(f"JitRL MVP chunks in {directory} are malformed: {exc}") from None
-        self.index.replace(chunks)
+        self.index.replace(load_chunks(directory / "chunks.json", what="JitRL MVP chunks"))
 
     def _details(self) -> list[InfoItem]:
         documents = len({c.doc_id for c in self.index.chunks})
