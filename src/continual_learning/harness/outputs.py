@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from continual_learning.core.scoring import official_prediction
@@ -87,8 +86,3 @@ def write_plot(report: ComparisonReport, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(path, dpi=120)
     plt.close(figure)
-
-
-def load_report_json(path: Path) -> dict:
-    """Read a report written by :func:`write_json` (for tests and re-plotting)."""
-    return json.loads(path.read_text(encoding="utf-8"))
