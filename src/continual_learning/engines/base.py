@@ -23,7 +23,7 @@ import dataclasses
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager, ExitStack
+from contextlib import AbstractContextManager, ExitStack, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -115,11 +115,22 @@ class Engine(ABC):
         options = self.generation_options(max_new_tokens)
         prepared = self._prepare(prompt, history=history, options=options)
         with ExitStack() as stack:
+            stack.enter_context(self.applied())
             for context in prepared.contexts:
                 stack.enter_context(context)
             return self.backbone.chat(
                 prepared.messages, options, logits_processors=prepared.logits_processors
             )
+
+    def applied(self) -> AbstractContextManager[None]:
+        """Inside this block the backbone computes with what the engine learned in weights.
+
+        An engine whose learning lives outside the backbone's own tensors (TTT-E2E's DualMLPs)
+        hooks it in here, so the backbone is untouched whenever no engine is computing.
+        :meth:`generate` enters it; so must anything else that runs the backbone on the
+        engine's behalf (held-out perplexity, for one). By default there is nothing to apply.
+        """
+        return nullcontext()
 
     def clear(self) -> None:
         """Forget every learned document."""

@@ -162,7 +162,10 @@ def _heldout(
     qa = None
     if inputs.heldout_questions:
         qa = evaluate(engine, inputs.heldout_questions, on_event=on_event).summary.contains
-    ppl = perplexity(engine.backbone, inputs.heldout_texts) if inputs.heldout_texts else None
+    ppl = None
+    if inputs.heldout_texts:
+        with engine.applied():
+            ppl = perplexity(engine.backbone, inputs.heldout_texts)
     return _HeldoutScore(qa=qa, perplexity=ppl)
 
 

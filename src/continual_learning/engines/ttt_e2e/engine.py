@@ -1,0 +1,246 @@
+"""TTT-E2E: test-time training of DualMLPs in the last decoder layers, through a TF-IDF gate.
+
+Learning a document:
+
+1. (once) calibrate the TF-IDF gate on the calibration corpus (``tfidf_gate.py``);
+2. (optional) the backbone writes facts and QA pairs about the document (``core/self_edit.py``);
+3. one frozen forward pass over the document scores every neuron by TF x IDF; the top
+   ``gate_fraction`` of each layer are opened (all of them with the gate off);
+4. alpha is set for this document: ``max(floor, initial - decay * documents_learned_before)``;
+5. ``epochs`` passes of next-token loss over the document and the self-edits, in mini-batches of
+   ``batch_tokens``; after each backward pass the gradient of every closed neuron's row is zeroed,
+   and a fresh optimizer without weight decay means a zero gradient is a zero step.
+
+Only the DualMLP deltas require gradient, so backward stops at the first DualMLP layer.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import AbstractContextManager
+from pathlib import Path
+
+import torch
+
+from continual_learning.config.schema import GenerationConfig
+from continual_learning.core.backbone import Backbone
+from continual_learning.core.self_edit import write_self_edits
+from continual_learning.core.storage import atomic_write_json, read_json
+from continual_learning.engines.base import Engine, LearnOutcome, ProgressCallback
+from continual_learning.engines.ttt_e2e.config import TttE2eConfig
+from continual_learning.engines.ttt_e2e.dual_mlp import DualMLPLayers, last_quarter
+from continual_learning.engines.ttt_e2e.tfidf_gate import (
+    TfidfGate,
+    calibrate,
+    calibration_texts,
+    document_activity,
+)
+from continual_learning.errors import StateError
+from continual_learning.types import Figure, InfoItem, ProgressEvent
+
+DELTA_FILE = "dual_mlp.safetensors"
+GATE_FILE = "tfidf_gate.safetensors"
+STATE_FILE = "ttt_e2e.json"
+
+
+class TttE2eEngine(Engine):
+    key = "ttt_e2e"
+    summary = "TTT-E2E: DualMLP test-time training in the last layers, TF-IDF-gated updates"
+    changes_weights = True
+
+    def __init__(
+        self, backbone: Backbone, config: TttE2eConfig, *, generation: GenerationConfig
+    ) -> None:
+        super().__init__(backbone, config, generation=generation)
+        start, end = last_quarter(backbone.num_layers)
+        start = start if config.layers_start == -1 else config.layers_start
+        end = end if config.layers_end == -1 else config.layers_end
+        self.layers = DualMLPLayers(backbone.model, start, end, config.alpha_initial)
+        self.gate: TfidfGate | None = None
+        self.last_opened: dict[int, torch.Tensor] = {}
+        """The neurons per layer the last document was allowed to change."""
+
+    # -- learning ------------------------------------------------------------------------------
+
+    def alpha_for(self, documents_before: int) -> float:
+        c = self.config
+        return max(c.alpha_floor, c.alpha_initial - c.alpha_decay * documents_before)
+
+    def _learn(self, text: str, *, doc_id: str, on_event: ProgressCallback | None) -> LearnOutcome:
+        document = self._ids(text)
+        texts = [text]
+        if self.config.self_edit:
+            _emit(on_event, "write self-edits", 0, 1)
+            edits = write_self_edits(
+                self.backbone, text, max_new_tokens=self.config.self_edit_tokens
+            )
+            texts += edits.training_texts(self.backbone, self.generation.system_prompt)
+        opened = self._open_neurons(document, on_event)
+        self.layers.set_alpha(self.alpha_for(len(self.history)))
+        batches = [b for t in texts for b in self._ids(t).split(self.config.batch_tokens, dim=1)]
+        batches = [b for b in batches if b.shape[1] >= 2]
+        losses = self._train(batches, opened, on_event)
+        total = sum(dual.delta.intermediate for _, dual in self.layers)
+        open_share = sum(int(n.numel()) for n in opened.values()) / total
+        return LearnOutcome(
+            tokens=int(document.shape[1]),
+            chunks=len(batches),
+            losses=tuple(losses),
+            figures=(
+                Figure(name="gate open", value=round(open_share, 4)),
+                Figure(name="alpha", value=self.layers.alpha),
+                Figure(name="trained tokens", value=sum(int(b.shape[1]) for b in batches)),
+                Figure(name="self-edit texts", value=len(texts) - 1),
+            ),
+        )
+
+    def _ids(self, text: str) -> torch.Tensor:
+        ids = self.backbone.tokenizer(text, return_tensors="pt")["input_ids"]
+        return ids.to(self.backbone.device)
+
+    def _open_neurons(
+        self, document: torch.Tensor, on_event: ProgressCallback | None
+    ) -> dict[int, torch.Tensor]:
+        """The neurons of each layer this document may change, now stored in the deltas."""
+        layer_ids = [layer for layer, _ in self.layers]
+        if self.config.gate:
+            gate = self._calibrated_gate(on_event)
+            activity = document_activity(self.backbone, layer_ids, document)
+            opened = gate.select(activity, self.config.gate_fraction)
+        else:
+            opened = {
+                layer: torch.arange(dual.delta.intermediate, device=self.backbone.device)
+                for layer, dual in self.layers
+            }
+        for layer, dual in self.layers:
+            dual.delta.include(opened[layer])
+        self.last_opened = opened
+        return opened
+
+    def _calibrated_gate(self, on_event: ProgressCallback | None) -> TfidfGate:
+        if self.gate is None:
+            corpus = self.config.calibration_corpus
+            texts = calibration_texts(corpus, self.config.calibration_samples)
+            layer_ids = [layer for layer, _ in self.layers]
+            self.gate = calibrate(
+                self.backbone,
+                layer_ids,
+                texts,
+                corpus=corpus,
+                active_fraction=self.config.active_fraction,
+                on_event=on_event,
+            )
+        return self.gate
+
+    def _train(
+        self,
+        batches: list[torch.Tensor],
+        opened: dict[int, torch.Tensor],
+        on_event: ProgressCallback | None,
+    ) -> list[float]:
+        masks = {layer: dual.delta.row_mask(opened[layer]) for layer, dual in self.layers}
+        parameters = [p for _, dual in self.layers for p in dual.delta.parameters()]
+        optimizer = self._optimizer(parameters)
+        steps = self.config.epochs * len(batches)
+        losses: list[float] = []
+        with self.layers.applied():
+            for step in range(steps):
+                batch = batches[step % len(batches)]
+                loss = self.backbone.model(input_ids=batch, labels=batch).loss
+                loss.backward()
+                for layer, dual in self.layers:
+                    for parameter in dual.delta.parameters():
+                        parameter.grad.mul_(masks[layer])
+                optimizer.step()
+                optimizer.zero_grad(set_to_none=True)
+                losses.append(round(loss.item(), 4))
+                _emit(on_event, "learn", step + 1, steps, loss=losses[-1])
+        if not all(math.isfinite(x) for x in losses):
+            raise StateError("TTT-E2E training diverged (non-finite loss): lower learning_rate")
+        return losses
+
+    def _optimizer(self, parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+        if self.config.optimizer == "sgd":
+            return torch.optim.SGD(parameters, lr=self.config.learning_rate)
+        return torch.optim.Adam(parameters, lr=self.config.learning_rate)
+
+    # -- the engine interface ------------------------------------------------------------------
+
+    def applied(self) -> AbstractContextManager[None]:
+        return self.layers.applied()
+
+    def _clear_state(self) -> None:
+        self.layers.reset()
+        self.layers.set_alpha(self.config.alpha_initial)
+        self.last_opened = {}
+
+    def _save_state(self, directory: Path) -> None:
+        from safetensors.torch import save_file
+
+        save_file(self.layers.tensors(), str(directory / DELTA_FILE))
+        state: dict[str, object] = {"alpha": self.layers.alpha, "gate": None}
+        if self.gate is not None:
+            save_file(self.gate.tensors(), str(directory / GATE_FILE))
+            state["gate"] = self.gate.describe()
+        atomic_write_json(directory / STATE_FILE, state)
+
+    def _load_state(self, directory: Path) -> None:
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        state = read_json(directory / STATE_FILE, what="TTT-E2E state")
+        if not isinstance(state, dict) or not isinstance(state.get("alpha"), int | float):
+            raise StateError(f"TTT-E2E state in {directory} is malformed")
+        try:
+            deltas = load_file(str(directory / DELTA_FILE))
+            gate = None
+            if state.get("gate") is not None:
+                layer_range = range(self.layers.start, self.layers.end)
+                tensors = load_file(str(directory / GATE_FILE))
+                gate = TfidfGate.from_saved(tensors, state["gate"], layer_range)
+        except FileNotFoundError as exc:
+            raise StateError(f"TTT-E2E state in {directory} is incomplete: {exc}") from None
+        except SafetensorError as exc:
+            raise StateError(f"TTT-E2E state in {directory} is corrupt: {exc}") from None
+        self.layers.load_tensors(deltas)
+        self.layers.set_alpha(float(state["alpha"]))
+        self.gate = gate
+
+    def _details(self) -> list[InfoItem]:
+        c = self.config
+        gate = "off"
+        if c.gate:
+            calibrated = (
+                f"calibrated on {self.gate.samples} paragraphs of '{self.gate.corpus}'"
+                if self.gate is not None
+                else "not calibrated yet (calibrates at the first document)"
+            )
+            gate = f"top {c.gate_fraction:.1%} of neurons per layer; {calibrated}"
+        neurons = sum(dual.delta.intermediate for _, dual in self.layers)
+        return [
+            InfoItem(label="DualMLP layers", value=f"{self.layers.start}..{self.layers.end - 1}"),
+            InfoItem(
+                label="alpha",
+                value=f"{self.layers.alpha:.3f} now; next document "
+                f"{self.alpha_for(len(self.history)):.3f} (initial {c.alpha_initial}, "
+                f"decay {c.alpha_decay}, floor {c.alpha_floor})",
+            ),
+            InfoItem(label="TF-IDF gate", value=gate),
+            InfoItem(
+                label="neurons changed",
+                value=f"{self.layers.neurons():,} of {neurons:,} "
+                f"({self.layers.nbytes() / 1e6:.1f} MB)",
+            ),
+            InfoItem(
+                label="training",
+                value=f"{c.epochs} epochs x {c.batch_tokens}-token batches, {c.optimizer} lr "
+                f"{c.learning_rate:g}, self-edits {'on' if c.self_edit else 'off'}",
+            ),
+        ]
+
+
+def _emit(
+    on_event: ProgressCallback | None, task: str, done: int, total: int, loss: float | None = None
+) -> None:
+    if on_event is not None:
+        on_event(ProgressEvent(task=task, completed=done, total=total, loss=loss))

@@ -1,0 +1,170 @@
+"""The TF-IDF gate of sparse memory finetuning: which MLP neurons a document may change.
+
+Each intermediate neuron of a DualMLP layer is a *term*, each calibration paragraph a *document*.
+A neuron is present in a paragraph when its mean |activation| over the paragraph's tokens ranks
+in the top ``active_fraction`` of its layer. scikit-learn's ``TfidfTransformer`` turns that
+presence matrix into an IDF per neuron: neurons present in most paragraphs (the general-purpose
+ones every text uses) get a low IDF. Learning a new document then scores each neuron by its
+mean |activation| on the document (TF) times its IDF and opens only the top ``gate_fraction``
+of each layer to gradient. The rest, the broadly used neurons included, stay exactly as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from continual_learning.core.backbone import Backbone
+from continual_learning.core.hidden_states import decoder_layers
+from continual_learning.errors import ConfigError, DatasetError, StateError
+from continual_learning.types import ProgressEvent
+
+SAMPLE_TOKENS = 256
+"""Calibration paragraphs are cut to this many tokens: presence is a property of a passage."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TfidfGate:
+    """IDF of every neuron of every gated layer, and where the calibration came from."""
+
+    idf: dict[int, torch.Tensor]
+    samples: int
+    corpus: str
+
+    def select(self, activity: dict[int, torch.Tensor], fraction: float) -> dict[int, torch.Tensor]:
+        """The indices of each layer's top ``fraction`` neurons by TF x IDF."""
+        chosen = {}
+        for layer, tf in activity.items():
+            k = max(1, round(fraction * tf.numel()))
+            chosen[layer] = torch.topk(tf * self.idf[layer].to(tf.device), k).indices.sort().values
+        return chosen
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        return {f"idf.layer{layer}": idf.contiguous().cpu() for layer, idf in self.idf.items()}
+
+    def describe(self) -> dict[str, object]:
+        return {"samples": self.samples, "corpus": self.corpus}
+
+    @classmethod
+    def from_saved(cls, tensors: dict[str, torch.Tensor], meta: object, layers: range) -> TfidfGate:
+        if not isinstance(meta, dict) or not isinstance(meta.get("samples"), int):
+            raise StateError("TF-IDF gate metadata is malformed")
+        expected = {f"idf.layer{i}" for i in layers}
+        if set(tensors) != expected:
+            raise StateError(f"TF-IDF gate holds {sorted(tensors)}, expected {sorted(expected)}")
+        idf = {i: tensors[f"idf.layer{i}"].to(torch.float32) for i in layers}
+        return cls(idf=idf, samples=meta["samples"], corpus=str(meta.get("corpus", "")))
+
+
+@contextmanager
+def neuron_activity(model: nn.Module, layers: Sequence[int]) -> Iterator[dict[int, torch.Tensor]]:
+    """Inside the block, each forward pass leaves per-layer mean |activation| of every neuron
+    (the input of ``down_proj``, averaged over batch and tokens) in the yielded dict."""
+    activity: dict[int, torch.Tensor] = {}
+    blocks = decoder_layers(model)
+
+    def capture(layer: int) -> Callable[..., None]:
+        def hook(module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
+            hidden = args[0].detach().abs().to(torch.float32)
+            activity[layer] = hidden.reshape(-1, hidden.shape[-1]).mean(dim=0)
+
+        return hook
+
+    handles = [blocks[i].mlp.down_proj.register_forward_pre_hook(capture(i)) for i in layers]
+    try:
+        yield activity
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def document_activity(
+    backbone: Backbone, layers: Sequence[int], ids: torch.Tensor
+) -> dict[int, torch.Tensor]:
+    """Mean |activation| per neuron over the tokens of ``ids`` (1, T), a forward pass per window."""
+    totals: dict[int, torch.Tensor] = {}
+    windows = list(ids.split(SAMPLE_TOKENS * 4, dim=1))
+    with torch.inference_mode(), neuron_activity(backbone.model, layers) as activity:
+        for window in windows:
+            backbone.model(input_ids=window.to(backbone.device))
+            for layer, mean in activity.items():
+                weighted = mean * window.shape[1]
+                totals[layer] = totals[layer] + weighted if layer in totals else weighted
+    return {layer: total / ids.shape[1] for layer, total in totals.items()}
+
+
+def calibrate(
+    backbone: Backbone,
+    layers: Sequence[int],
+    texts: Sequence[str],
+    *,
+    corpus: str,
+    active_fraction: float,
+    on_event: Callable[[ProgressEvent], None] | None = None,
+) -> TfidfGate:
+    """Run the frozen backbone over ``texts`` and compute every gated neuron's IDF."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    presence: dict[int, list[torch.Tensor]] = {layer: [] for layer in layers}
+    with torch.inference_mode(), neuron_activity(backbone.model, layers) as activity:
+        for index, text in enumerate(texts):
+            if on_event is not None:
+                on_event(
+                    ProgressEvent(task="calibrate TF-IDF gate", completed=index, total=len(texts))
+                )
+            ids = backbone.tokenizer(text, return_tensors="pt")["input_ids"][:, :SAMPLE_TOKENS]
+            backbone.model(input_ids=ids.to(backbone.device))
+            for layer in layers:
+                mean = activity[layer]
+                k = max(1, round(active_fraction * mean.numel()))
+                row = torch.zeros_like(mean)
+                row[torch.topk(mean, k).indices] = 1.0
+                presence[layer].append(row.cpu())
+    idf = {}
+    for layer in layers:
+        matrix = torch.stack(presence[layer]).numpy()
+        transformer = TfidfTransformer(smooth_idf=True).fit(matrix)
+        idf[layer] = torch.tensor(transformer.idf_, dtype=torch.float32)
+    return TfidfGate(idf=idf, samples=len(texts), corpus=corpus)
+
+
+def calibration_texts(corpus: str, limit: int) -> list[str]:
+    """Paragraphs of the calibration corpus: ``builtin`` (shipped with the package), a ``.txt``
+    file (paragraphs separated by blank lines) or a SQuAD ``.json`` file (its contexts)."""
+    if corpus == "builtin":
+        text = resources.files("continual_learning.data").joinpath("calibration_corpus.txt")
+        paragraphs = _paragraphs(text.read_text(encoding="utf-8"))
+    else:
+        path = Path(corpus).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"config key 'ttt_e2e.calibration_corpus': no file at {path}")
+        paragraphs = _squad_contexts(path) if path.suffix == ".json" else _text_paragraphs(path)
+    if len(paragraphs) < 2:
+        raise DatasetError(
+            f"calibration corpus '{corpus}' has {len(paragraphs)} paragraphs; need 2+"
+        )
+    return paragraphs[:limit]
+
+
+def _paragraphs(text: str) -> list[str]:
+    return [p.strip() for p in text.split("\n\n") if len(p.strip()) >= 40]
+
+
+def _text_paragraphs(path: Path) -> list[str]:
+    try:
+        return _paragraphs(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise DatasetError(f"calibration corpus {path} is not UTF-8 text") from None
+
+
+def _squad_contexts(path: Path) -> list[str]:
+    from continual_learning.core.squad import load_squad
+
+    contexts = dict.fromkeys(p.context for p in load_squad(path))
+    return list(contexts)

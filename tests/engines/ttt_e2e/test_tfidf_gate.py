@@ -1,0 +1,75 @@
+"""Calibration of the TF-IDF gate and neuron selection, on a tiny real Llama."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from continual_learning.engines.ttt_e2e.tfidf_gate import (
+    TfidfGate,
+    calibrate,
+    calibration_texts,
+    document_activity,
+)
+from continual_learning.errors import ConfigError, DatasetError
+
+from helpers import SQUAD_DEV, build_tiny_backbone
+
+
+def test_builtin_corpus_is_shipped() -> None:
+    texts = calibration_texts("builtin", 1000)
+    assert len(texts) >= 32 and all(len(t) > 100 for t in texts)
+    assert len(calibration_texts("builtin", 5)) == 5
+
+
+def test_neurons_present_everywhere_get_the_lowest_idf() -> None:
+    backbone = build_tiny_backbone()
+    texts = calibration_texts("builtin", 20)
+    gate = calibrate(backbone, [0, 1], texts, corpus="builtin", active_fraction=0.25)
+    assert gate.samples == 20 and set(gate.idf) == {0, 1}
+    idf = gate.idf[1]
+    assert idf.shape == (64,)
+    # Recount presence the same way and check IDF orders neurons by rarity.
+    activity = [
+        document_activity(
+            backbone, [1], backbone.tokenizer(t, return_tensors="pt")["input_ids"][:, :256]
+        )[1]
+        for t in texts
+    ]
+    presence = torch.stack([(a >= torch.topk(a, 16).values[-1]).float() for a in activity]).sum(0)
+    commonest, rarest = int(presence.argmax()), int(presence.argmin())
+    assert idf[commonest] < idf[rarest]
+    assert float(idf.min()) == pytest.approx(float(idf[presence == presence.max()].min()))
+
+
+def test_select_takes_the_top_tf_idf_share_of_each_layer() -> None:
+    gate = TfidfGate(idf={0: torch.tensor([1.0, 1.0, 3.0, 1.0])}, samples=4, corpus="x")
+    # Neuron 0 is the most active but common; neuron 2 is rarer and wins.
+    chosen = gate.select({0: torch.tensor([2.0, 0.1, 1.0, 0.5])}, fraction=0.25)
+    assert chosen[0].tolist() == [2]
+    assert gate.select({0: torch.tensor([2.0, 0.1, 1.0, 0.5])}, fraction=0.5)[0].tolist() == [0, 2]
+
+
+def test_corpus_files(tmp_path: Path) -> None:
+    text = tmp_path / "corpus.txt"
+    text.write_text(("A paragraph long enough to count as calibration text.\n\n") * 3)
+    assert len(calibration_texts(str(text), 10)) == 3
+    with pytest.raises(ConfigError, match="no file"):
+        calibration_texts(str(tmp_path / "missing.txt"), 10)
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(b"\xff\xfe\x00" * 100)
+    with pytest.raises(DatasetError, match="UTF-8"):
+        calibration_texts(str(binary), 10)
+    short = tmp_path / "short.txt"
+    short.write_text("too short")
+    with pytest.raises(DatasetError, match="paragraphs"):
+        calibration_texts(str(short), 10)
+
+
+def test_squad_contexts_as_corpus() -> None:
+    if not SQUAD_DEV.is_file():
+        pytest.skip(f"SQuAD dev not found at {SQUAD_DEV}")
+    texts = calibration_texts(str(SQUAD_DEV), 50)
+    assert len(texts) == 50 and len(set(texts)) == 50
