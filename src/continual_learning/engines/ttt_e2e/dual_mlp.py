@@ -15,9 +15,9 @@ neurons per document, last quarter of the layers) one document costs at most
 (no gate), is a full MLP copy: 85 MB and 1.16 GB.
 
 Since ``trainable(x) = frozen(x) + correction(x)``, the blend is computed as
-``frozen(x) + (1 - alpha) * correction(x)`` with the correction evaluated on S only, so a
-DualMLP costs a small fraction of the MLP it wraps, and with S empty it returns the frozen output
-unchanged, bit for bit.
+``frozen(x) + (1 - alpha) * correction(x)`` with the correction evaluated on S only (its cost
+grows with |S|, not with the MLP), and with S empty it returns the frozen output unchanged, bit
+for bit.
 
 The backbone is never modified: :meth:`DualMLPLayers.applied` installs forward hooks on the
 wrapped MLPs for as long as the engine computes, and removing them restores the original model.

@@ -77,7 +77,8 @@ class TttE2eEngine(Engine):
             texts += edits.training_texts(self.backbone, self.generation.system_prompt)
         opened = self._open_neurons(document, on_event)
         self.layers.set_alpha(self.alpha_for(len(self.history)))
-        batches = [b for t in texts for b in self._ids(t).split(self.config.batch_tokens, dim=1)]
+        token_ids = [document] + [self._ids(t) for t in texts[1:]]
+        batches = [b for ids in token_ids for b in ids.split(self.config.batch_tokens, dim=1)]
         batches = [b for b in batches if b.shape[1] >= 2]
         losses = self._train(batches, opened, on_event)
         total = sum(dual.delta.intermediate for _, dual in self.layers)
