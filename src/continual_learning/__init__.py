@@ -1,6 +1,7 @@
 """continual-learning: a workbench for measuring how small language models learn and forget.
 
 The public Python API is :class:`Workbench` (config, backbone, engines and their saved state),
+:class:`RefreshWheel` (Replay-LoRA's refresh cycles on a workspace),
 the engine registry (:func:`engine_names`, :func:`create_engine`) and the typed results in
 :mod:`continual_learning.types`. Importing this package does not import torch.
 """
@@ -10,11 +11,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
-__all__ = ["Workbench", "__version__", "create_engine", "engine_names", "load_config"]
+__all__ = [
+    "RefreshWheel",
+    "Workbench",
+    "__version__",
+    "create_engine",
+    "engine_names",
+    "load_config",
+]
 
 if TYPE_CHECKING:
     from continual_learning.config.loader import load_config
     from continual_learning.engines.registry import create_engine, engine_names
+    from continual_learning.engines.replay_lora.wheel import RefreshWheel
     from continual_learning.workbench import Workbench
 
 
@@ -28,6 +37,10 @@ def __getattr__(name: str) -> object:
         from continual_learning.engines import registry
 
         return getattr(registry, name)
+    if name == "RefreshWheel":
+        from continual_learning.engines.replay_lora.wheel import RefreshWheel
+
+        return RefreshWheel
     if name == "load_config":
         from continual_learning.config.loader import load_config
 

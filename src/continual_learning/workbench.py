@@ -78,6 +78,16 @@ class Workbench:
             self._engines[key] = engine
         return self._engines[key]
 
+    def reload(self, name: str) -> Engine:
+        """Engine ``name`` rebuilt from the workspace, dropping what this process held of it.
+
+        For state another process may have changed since it was loaded (the refresh wheel).
+        """
+        key = get_spec(name).key
+        if key in self._engines:
+            self._drop(self._engines[key])
+        return self.engine(key)
+
     def _switch_to(self, key: str) -> None:
         previous = self._engines.get(self._active) if self._active else None
         if previous is not None and key != self._active and previous.changes_weights:

@@ -106,6 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     ck_delete = ck.add_parser("delete", help="delete a checkpoint")
     ck_delete.add_argument("name")
 
+    from continual_learning.cli.refresh import add_parser as add_refresh_parser
+
+    add_refresh_parser(commands)
+
     engines = commands.add_parser("engines", help="list the engines")
     engines.add_argument("--json", action="store_true")
 
@@ -188,6 +192,7 @@ def _workbench(args: argparse.Namespace) -> Workbench:
 
 def _dispatch(args: argparse.Namespace) -> int:
     from continual_learning.cli import commands
+    from continual_learning.cli.refresh import refresh
 
     if args.command in (None, "menu"):
         from continual_learning.cli.menu import run_menu
@@ -206,6 +211,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "chat": commands.chat,
         "checkpoints": commands.checkpoints,
         "bench": commands.bench,
+        "refresh": refresh,
     }
     if args.command in ("engines", "models", "config"):
         return handlers[args.command](args)

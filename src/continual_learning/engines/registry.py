@@ -80,4 +80,5 @@ from continual_learning.engines import closed_book as _closed_book  # noqa: E402
 from continual_learning.engines import in_context as _in_context  # noqa: E402, F401
 from continual_learning.engines import jitrl_full as _jitrl_full  # noqa: E402, F401
 from continual_learning.engines import jitrl_mvp as _jitrl_mvp  # noqa: E402, F401
+from continual_learning.engines import replay_lora as _replay_lora  # noqa: E402, F401
 from continual_learning.engines import ttt_e2e as _ttt_e2e  # noqa: E402, F401

@@ -180,3 +180,46 @@ def forgetting_table(report: Any) -> Table:
             row.label, f"{f.qa_before:.3f}", f"{f.qa_after:.3f}", ratio, f"{f.bwt:+.3f}", *ppl
         )
     return table
+
+
+def cycles_table(records: Sequence[Any], *, title: str = "Refresh cycles") -> Table:
+    """Replay-LoRA cycles: what was trained, anchor perplexity, BWT, FWT, KRS, rollback."""
+    table = Table(title=title)
+    columns = ("#", "domain", "new", "replay", "loss", "anchor ppl", "BWT", "FWT", "KRS", "kept")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "domain" else "right")
+    for r in records:
+        table.add_row(
+            str(r.index),
+            r.domain,
+            str(r.new_examples),
+            str(r.replayed),
+            f"{r.first_loss:.3f} -> {r.final_loss:.3f}",
+            f"{r.anchor_before:.2f} -> {r.anchor_after:.2f}",
+            f"{r.bwt:+.3f}",
+            "-" if r.fwt is None else f"{r.fwt:+.3f}",
+            f"{r.krs:.1f}",
+            "[yellow]rolled back[/]" if r.rolled_back else "yes",
+        )
+    return table
+
+
+def wheel_status_table(status: Any) -> Table:
+    table = Table(title="Refresh wheel", show_header=False)
+    table.add_column("label", style="bold")
+    table.add_column("value")
+    buffer = status.buffer
+    last = status.last_cycle
+    rows = [
+        ("state", "saved in the workspace" if status.initialised else "not created yet"),
+        ("domain", f"{status.domain} (of {', '.join(status.domains)})"),
+        ("queued documents", str(status.inbox_documents)),
+        ("replay buffer", f"{buffer.kind}: {buffer.size}/{buffer.max_size} ({buffer.seen} seen)"),
+        ("cycles", f"{status.cycles} ({status.rollbacks} rolled back)"),
+        ("KRS", f"{status.krs:.1f}"),
+        ("last BWT", "-" if last is None else f"{last.bwt:+.3f}"),
+        ("anchor set", status.anchor),
+    ]
+    for label, value in rows:
+        table.add_row(label, value)
+    return table

@@ -14,15 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from continual_learning.core.backbone import Backbone
+from continual_learning.core.corpus import general_paragraphs
 from continual_learning.core.hidden_states import decoder_layers
-from continual_learning.errors import ConfigError, DatasetError, StateError
+from continual_learning.errors import StateError
 from continual_learning.types import ProgressEvent
 
 SAMPLE_TOKENS = 256
@@ -135,36 +134,5 @@ def calibrate(
 
 
 def calibration_texts(corpus: str, limit: int) -> list[str]:
-    """Paragraphs of the calibration corpus: ``builtin`` (shipped with the package), a ``.txt``
-    file (paragraphs separated by blank lines) or a SQuAD ``.json`` file (its contexts)."""
-    if corpus == "builtin":
-        text = resources.files("continual_learning.data").joinpath("calibration_corpus.txt")
-        paragraphs = _paragraphs(text.read_text(encoding="utf-8"))
-    else:
-        path = Path(corpus).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"config key 'ttt_e2e.calibration_corpus': no file at {path}")
-        paragraphs = _squad_contexts(path) if path.suffix == ".json" else _text_paragraphs(path)
-    if len(paragraphs) < 2:
-        raise DatasetError(
-            f"calibration corpus '{corpus}' has {len(paragraphs)} paragraphs; need 2+"
-        )
-    return paragraphs[:limit]
-
-
-def _paragraphs(text: str) -> list[str]:
-    return [p.strip() for p in text.split("\n\n") if len(p.strip()) >= 40]
-
-
-def _text_paragraphs(path: Path) -> list[str]:
-    try:
-        return _paragraphs(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise DatasetError(f"calibration corpus {path} is not UTF-8 text") from None
-
-
-def _squad_contexts(path: Path) -> list[str]:
-    from continual_learning.core.squad import load_squad
-
-    contexts = dict.fromkeys(p.context for p in load_squad(path))
-    return list(contexts)
+    """Paragraphs of the calibration corpus: ``builtin``, a ``.txt`` or a SQuAD ``.json``."""
+    return general_paragraphs(corpus, limit, config_key="ttt_e2e.calibration_corpus")

@@ -1,0 +1,15 @@
+"""``replay-lora``: LoRA continual fine-tuning with replay buffers, EWC and automatic rollback."""
+
+from continual_learning.engines.registry import EngineSpec, register_engine
+from continual_learning.engines.replay_lora.config import ReplayLoraConfig
+
+__all__ = ["ReplayLoraConfig"]
+
+register_engine(
+    EngineSpec(
+        key="replay_lora",
+        summary="Replay-LoRA: LoRA fine-tuning with a replay buffer, EWC and automatic rollback",
+        config_cls=ReplayLoraConfig,
+        engine_class_path="continual_learning.engines.replay_lora.engine:ReplayLoraEngine",
+    )
+)

@@ -1,0 +1,459 @@
+"""Replay-LoRA: LoRA fine-tuning that replays the past, consolidates with EWC and rolls back.
+
+Learning is done in *refresh cycles* (``cycle.py``). A cycle, on the active domain:
+
+1. takes the new examples (document chunks, plus self-edits when ``self_edit`` is on) and a
+   replay sample from the domain's buffer, so that replay is at least ``min_replay_ratio`` of
+   the training set (``buffers.py``);
+2. measures perplexity on the anchor set (text the model must keep predicting) and on the new
+   data, with the adapter as it stands;
+3. trains the domain's peft LoRA adapter on both (``trainer.py``), with the online-EWC penalty
+   when ``ewc`` is on (``ewc.py``);
+4. measures again: ``BWT = anchor_before - anchor_after``. Below ``rollback_bwt`` (with
+   ``auto_rollback``), the pre-cycle weights are kept, bit for bit, and the reason recorded;
+5. otherwise keeps the new weights, updates the Fisher, refreshes the replayed examples' losses
+   and adds the new examples to the buffer.
+
+``learn(text)`` is one cycle on that document. :meth:`ReplayLoraEngine.cycle` runs one on any
+examples; ``wheel.py`` builds the refresh wheel on it (new data queued on disk, trained later).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from continual_learning.config.schema import GenerationConfig
+from continual_learning.core.backbone import Backbone
+from continual_learning.core.chunking import chunk_text
+from continual_learning.core.corpus import general_paragraphs
+from continual_learning.core.forgetting import (
+    knowledge_retention_score,
+    perplexity_bwt,
+    perplexity_fwt,
+)
+from continual_learning.core.perplexity import perplexity
+from continual_learning.core.self_edit import write_self_edits
+from continual_learning.core.storage import atomic_write_json, read_json, safe_name
+from continual_learning.engines.base import Engine, LearnOutcome, ProgressCallback
+from continual_learning.engines.replay_lora.buffers import (
+    ReplayExample,
+    buffer_from_json,
+    make_buffer,
+    replay_count,
+)
+from continual_learning.engines.replay_lora.config import ReplayLoraConfig
+from continual_learning.engines.replay_lora.cycle import (
+    CyclePlan,
+    CycleRecord,
+    Domain,
+    cycles_from_json,
+)
+from continual_learning.engines.replay_lora.ewc import OnlineEwc
+from continual_learning.engines.replay_lora.lora import (
+    LoraWeights,
+    check_targets,
+    check_weights,
+    initial_weights,
+    lora_applied,
+    lora_config,
+    read_weights,
+)
+from continual_learning.engines.replay_lora.trainer import (
+    TrainResult,
+    TrainSettings,
+    batch_loss,
+    example_losses,
+    train,
+)
+from continual_learning.errors import DocumentError, StateError
+from continual_learning.types import Figure, InfoItem, ProgressEvent
+
+DEFAULT_DOMAIN = "default"
+STATE_FILE = "replay_lora.json"
+DOMAINS_DIR = "domains"
+
+
+class ReplayLoraEngine(Engine):
+    key = "replay_lora"
+    summary = "Replay-LoRA: LoRA fine-tuning with a replay buffer, EWC and automatic rollback"
+    changes_weights = True
+
+    def __init__(
+        self, backbone: Backbone, config: ReplayLoraConfig, *, generation: GenerationConfig
+    ) -> None:
+        super().__init__(backbone, config, generation=generation)
+        check_targets(backbone.model, config.target_modules)
+        self.peft_config = lora_config(
+            config.rank, config.lora_alpha, config.lora_dropout, config.target_modules
+        )
+        self.domains: dict[str, Domain] = {DEFAULT_DOMAIN: self._new_domain(DEFAULT_DOMAIN)}
+        self.active = DEFAULT_DOMAIN
+        self.anchor: list[str] | None = None
+        """Set with :meth:`set_anchor`; None means ``anchor_corpus`` from the config."""
+        self._initial: LoraWeights | None = None
+
+    # -- the refresh wheel's verbs --------------------------------------------------------------
+
+    @property
+    def domain(self) -> Domain:
+        return self.domains[self.active]
+
+    def switch_domain(self, name: str) -> Domain:
+        """Make ``name`` the domain that learns and answers; created empty if new."""
+        safe_name(name, what="domain name")
+        if name not in self.domains:
+            self.domains[name] = self._new_domain(name)
+        self.active = name
+        return self.domains[name]
+
+    def set_anchor(self, texts: Sequence[str]) -> None:
+        """The fixed texts every cycle's BWT is measured on."""
+        texts = [t for t in texts if t.strip()]
+        if len(texts) < 1:
+            raise DocumentError("the anchor set needs at least one non-empty text")
+        self.anchor = list(texts)
+
+    def anchor_texts(self) -> list[str]:
+        if self.anchor is not None:
+            return self.anchor
+        c = self.config
+        return general_paragraphs(
+            c.anchor_corpus, c.anchor_samples, config_key="replay_lora.anchor_corpus"
+        )
+
+    def anchor_source(self) -> str:
+        if self.anchor is not None:
+            return f"{len(self.anchor)} texts set with 'refresh anchor'"
+        return f"{self.config.anchor_samples} paragraphs of '{self.config.anchor_corpus}' (config)"
+
+    def plan(self, examples: int, *, epochs: int | None = None) -> CyclePlan:
+        """What :meth:`cycle` would train on for ``examples`` new examples, changing nothing."""
+        replayed = replay_count(examples, self.config.min_replay_ratio, len(self.domain.buffer))
+        settings = self._settings(epochs)
+        batches = -(-(examples + replayed) // settings.batch_size)
+        steps = -(-(settings.epochs * batches) // settings.gradient_accumulation)
+        return CyclePlan(
+            domain=self.active,
+            new_examples=examples,
+            replayed=replayed,
+            epochs=settings.epochs,
+            steps=steps,
+            ewc=self.config.ewc,
+        )
+
+    def cycle(
+        self,
+        examples: Sequence[ReplayExample],
+        *,
+        epochs: int | None = None,
+        on_event: ProgressCallback | None = None,
+    ) -> CycleRecord:
+        """One refresh cycle on ``examples`` (from :meth:`new_examples`) plus replay."""
+        if not examples:
+            raise DocumentError("nothing to refresh: no new examples")
+        record, _ = self._cycle(examples, epochs=epochs, on_event=on_event)
+        return record
+
+    def anchor_perplexity(self) -> float:
+        """Perplexity of the active domain's model on the anchor set, now."""
+        with self.applied():
+            return perplexity(self.backbone, self.anchor_texts())
+
+    def cycles(self) -> list[CycleRecord]:
+        """Every domain's cycles, oldest first."""
+        return sorted((c for d in self.domains.values() for c in d.cycles), key=lambda c: c.index)
+
+    # -- learning ---------------------------------------------------------------------------------
+
+    def _learn(self, text: str, *, doc_id: str, on_event: ProgressCallback | None) -> LearnOutcome:
+        examples = self.new_examples(text, source=doc_id, on_event=on_event)
+        record, result = self._cycle(examples, epochs=None, on_event=on_event)
+        return LearnOutcome(
+            tokens=self.backbone.count_tokens(text),
+            chunks=record.new_examples,
+            losses=result.losses,
+            figures=(
+                Figure(name="replayed", value=record.replayed),
+                Figure(name="anchor ppl before", value=round(record.anchor_before, 3)),
+                Figure(name="anchor ppl after", value=round(record.anchor_after, 3)),
+                Figure(name="BWT", value=round(record.bwt, 3)),
+                Figure(name="KRS", value=round(record.krs, 2)),
+                Figure(name="EWC penalty", value=record.ewc_penalty),
+                Figure(name="rolled back", value=int(record.rolled_back)),
+            ),
+        )
+
+    def new_examples(
+        self,
+        text: str,
+        *,
+        source: str,
+        first: int = 0,
+        on_event: ProgressCallback | None = None,
+    ) -> list[ReplayExample]:
+        """The document's token chunks, then (with ``self_edit``) what the backbone wrote."""
+        if not text.strip():
+            raise DocumentError(f"cannot learn an empty document ({source})")
+        # Unique across cycles: "<source>#<cycle>.<position in the cycle's new data>".
+        prefix = f"{source}#{len(self.cycles()) + 1}."
+        chunks = chunk_text(
+            self.backbone.tokenizer,
+            text,
+            doc_id=source,
+            max_tokens=self.config.chunk_tokens,
+            overlap=self.config.chunk_overlap,
+        )
+        examples = [
+            ReplayExample(id=f"{prefix}{first + i}", text=c.text, source=source)
+            for i, c in enumerate(chunks)
+        ]
+        if self.config.self_edit:
+            _emit(on_event, "write self-edits", 0, 1)
+            edits = write_self_edits(
+                self.backbone, text, max_new_tokens=self.config.self_edit_tokens
+            )
+            texts = edits.training_texts(self.backbone, self.generation.system_prompt)
+            examples += [
+                ReplayExample(id=f"{prefix}{first + len(examples) + i}", text=t, source=source)
+                for i, t in enumerate(texts)
+            ]
+            _emit(on_event, "write self-edits", 1, 1)
+        return examples
+
+    def _cycle(
+        self,
+        new: Sequence[ReplayExample],
+        *,
+        epochs: int | None,
+        on_event: ProgressCallback | None,
+    ) -> tuple[CycleRecord, TrainResult]:
+        started = time.perf_counter()
+        domain = self.domain
+        replay = domain.buffer.sample(
+            replay_count(len(new), self.config.min_replay_ratio, len(domain.buffer))
+        )
+        new_texts = [e.text for e in new]
+        training = new_texts + [e.text for e in replay]
+        anchor = self.anchor_texts()
+        settings = self._settings(epochs, cycle=len(self.cycles()))
+        with lora_applied(
+            self.backbone.model, self.peft_config, domain.weights or self._initial_weights()
+        ) as parameters:
+            _emit(on_event, "measure", 0, 2)
+            anchor_before = perplexity(self.backbone, anchor)
+            new_before = perplexity(self.backbone, new_texts)
+            result = train(
+                self.backbone,
+                parameters,
+                training,
+                settings,
+                penalty=lambda: domain.ewc.penalty(parameters),
+                on_event=on_event,
+            )
+            _emit(on_event, "measure", 1, 2)
+            anchor_after = perplexity(self.backbone, anchor)
+            new_after = perplexity(self.backbone, new_texts)
+            _emit(on_event, "measure", 2, 2)
+            bwt = perplexity_bwt(anchor_before, anchor_after)
+            rolled_back = self.config.auto_rollback and bwt < self.config.rollback_bwt
+            if not rolled_back:
+                trained = read_weights(parameters)
+                if self.config.ewc:
+                    domain.ewc.update(
+                        parameters,
+                        new_texts[: self.config.fisher_samples],
+                        lambda t: batch_loss(self.backbone, [t], settings.max_tokens),
+                    )
+                losses = example_losses(self.backbone, training, settings.max_tokens)
+        reason = ""
+        if rolled_back:
+            # domain.weights was never replaced: the pre-cycle tensors are still the adapter's.
+            reason = (
+                f"BWT {bwt:.3f} < rollback_bwt {self.config.rollback_bwt}: anchor perplexity "
+                f"rose from {anchor_before:.3f} to {anchor_after:.3f}"
+            )
+        else:
+            domain.weights = trained
+            loss_by_id = {e.id: loss for e, loss in zip([*new, *replay], losses, strict=True)}
+            domain.buffer.update_losses(loss_by_id)
+            domain.buffer.add(
+                ReplayExample(id=e.id, text=e.text, source=e.source, loss=loss_by_id[e.id])
+                for e in new
+            )
+        previous = domain.cycles[-1] if domain.cycles else None
+        kept_bwts = domain.kept_bwts() + ([] if rolled_back else [bwt])
+        record = CycleRecord(
+            index=len(self.cycles()) + 1,
+            domain=domain.name,
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            new_examples=len(new),
+            replayed=len(replay),
+            epochs=settings.epochs,
+            steps=result.steps,
+            first_loss=result.losses[0],
+            final_loss=result.losses[-1],
+            ewc_penalty=result.penalties[-1],
+            anchor_before=round(anchor_before, 4),
+            anchor_after=round(anchor_after, 4),
+            bwt=round(bwt, 4),
+            new_before=round(new_before, 4),
+            new_after=round(new_after, 4),
+            fwt=None
+            if previous is None
+            else round(perplexity_fwt(previous.new_before, new_before), 4),
+            krs=round(knowledge_retention_score(kept_bwts, self.config.krs_lambda), 4),
+            rolled_back=rolled_back,
+            reason=reason,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        domain.cycles.append(record)
+        return record, result
+
+    def _settings(self, epochs: int | None, *, cycle: int = 0) -> TrainSettings:
+        c = self.config
+        return TrainSettings(
+            epochs=epochs or c.epochs,
+            batch_size=c.batch_size,
+            gradient_accumulation=c.gradient_accumulation,
+            learning_rate=c.learning_rate,
+            warmup_ratio=c.warmup_ratio,
+            max_tokens=c.chunk_tokens,
+            seed=c.seed + cycle,
+        )
+
+    def _initial_weights(self) -> LoraWeights:
+        if self._initial is None:
+            self._initial = initial_weights(self.backbone.model, self.peft_config, self.config.seed)
+        return self._initial
+
+    def _new_domain(self, name: str) -> Domain:
+        c = self.config
+        buffer = make_buffer(c.buffer, c.buffer_size, seed=c.seed, buckets=c.diverse_buckets)
+        return Domain(name=name, buffer=buffer, ewc=OnlineEwc(c.ewc_lambda, c.ewc_decay))
+
+    # -- the engine interface -------------------------------------------------------------------
+
+    def applied(self) -> AbstractContextManager[Any]:
+        if not self.domain.weights:
+            return nullcontext()
+        return lora_applied(self.backbone.model, self.peft_config, self.domain.weights)
+
+    def _clear_state(self) -> None:
+        self.domains = {DEFAULT_DOMAIN: self._new_domain(DEFAULT_DOMAIN)}
+        self.active = DEFAULT_DOMAIN
+
+    def _save_state(self, directory: Path) -> None:
+        from safetensors.torch import save_file
+
+        for domain in self.domains.values():
+            folder = directory / DOMAINS_DIR / domain.name
+            folder.mkdir(parents=True)
+            if domain.weights:
+                save_file(domain.weights, str(folder / "adapter.safetensors"))
+            if domain.ewc.fisher:
+                save_file(domain.ewc.tensors(), str(folder / "ewc.safetensors"))
+            atomic_write_json(
+                folder / "domain.json",
+                {
+                    "buffer": domain.buffer.to_json(),
+                    "ewc_updates": domain.ewc.updates,
+                    "cycles": [c.to_dict() for c in domain.cycles],
+                },
+            )
+        atomic_write_json(
+            directory / STATE_FILE,
+            {
+                "active": self.active,
+                "domains": list(self.domains),
+                "anchor": self.anchor,
+            },
+        )
+
+    def _load_state(self, directory: Path) -> None:
+        state = read_json(directory / STATE_FILE, what="Replay-LoRA state")
+        try:
+            names = [safe_name(str(n), what="domain name") for n in state["domains"]]
+            active = str(state["active"])
+            anchor = state["anchor"]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"Replay-LoRA state in {directory} is malformed: {exc}") from None
+        if active not in names or (anchor is not None and not isinstance(anchor, list)):
+            raise StateError(f"Replay-LoRA state in {directory} is inconsistent")
+        domains = {name: self._read_domain(directory / DOMAINS_DIR / name, name) for name in names}
+        self.domains, self.active = domains, active
+        self.anchor = None if anchor is None else [str(t) for t in anchor]
+
+    def _read_domain(self, folder: Path, name: str) -> Domain:
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        data = read_json(folder / "domain.json", what=f"Replay-LoRA domain '{name}'")
+        if not isinstance(data, dict):
+            raise StateError(f"Replay-LoRA domain in {folder} is not a JSON object")
+        domain = self._new_domain(name)
+        domain.buffer = buffer_from_json(data.get("buffer"), where=str(folder))
+        domain.cycles = cycles_from_json(data.get("cycles"), where=str(folder))
+        try:
+            if (folder / "adapter.safetensors").exists():
+                domain.weights = load_file(str(folder / "adapter.safetensors"))
+                check_weights(domain.weights, self._initial_weights())
+            if (folder / "ewc.safetensors").exists():
+                domain.ewc.load(
+                    load_file(str(folder / "ewc.safetensors")), int(data["ewc_updates"])
+                )
+        except SafetensorError as exc:
+            raise StateError(f"Replay-LoRA domain in {folder} is corrupt: {exc}") from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"Replay-LoRA domain in {folder} is malformed: {exc}") from None
+        return domain
+
+    def _details(self) -> list[InfoItem]:
+        c = self.config
+        domain = self.domain
+        stats = domain.buffer.stats()
+        kept = [x for x in domain.cycles if not x.rolled_back]
+        last = domain.cycles[-1] if domain.cycles else None
+        return [
+            InfoItem(
+                label="domain",
+                value=f"{self.active} (of {', '.join(self.domains)})",
+            ),
+            InfoItem(
+                label="adapter",
+                value=f"LoRA r={c.rank} alpha={c.lora_alpha:g} on {', '.join(c.target_modules)}; "
+                + (
+                    f"{sum(t.numel() for t in domain.weights.values()):,} weights"
+                    if domain.weights
+                    else "untrained"
+                ),
+            ),
+            InfoItem(
+                label="replay buffer",
+                value=f"{stats.kind}: {stats.size}/{stats.max_size} examples ({stats.seen} seen); "
+                f"replay >= {c.min_replay_ratio:.0%} of each cycle",
+            ),
+            InfoItem(
+                label="EWC",
+                value=f"on, lambda {c.ewc_lambda:g}, decay {c.ewc_decay:g}, "
+                f"{domain.ewc.updates} updates"
+                if c.ewc
+                else "off",
+            ),
+            InfoItem(
+                label="cycles",
+                value=f"{len(domain.cycles)} ({len(kept)} kept, {domain.rollbacks} rolled back); "
+                f"KRS {domain.krs(c.krs_lambda):.1f}"
+                + (f"; last BWT {last.bwt:+.3f}" if last else ""),
+            ),
+            InfoItem(label="anchor set", value=self.anchor_source()),
+        ]
+
+
+def _emit(on_event: ProgressCallback | None, task: str, done: int, total: int) -> None:
+    if on_event is not None:
+        on_event(ProgressEvent(task=task, completed=done, total=total))
