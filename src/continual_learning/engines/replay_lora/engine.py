@@ -29,7 +29,7 @@ from typing import Any
 
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone
-from continual_learning.core.chunking import chunk_text
+from continual_learning.core.chunking import Chunk, chunk_text
 from continual_learning.core.corpus import general_paragraphs
 from continual_learning.core.forgetting import (
     knowledge_retention_score,
@@ -188,6 +188,16 @@ class ReplayLoraEngine(Engine):
             ),
         )
 
+    def chunks(self, text: str, *, source: str) -> list[Chunk]:
+        """``text`` cut into the ``chunk_tokens`` windows that become training examples."""
+        return chunk_text(
+            self.backbone.tokenizer,
+            text,
+            doc_id=source,
+            max_tokens=self.config.chunk_tokens,
+            overlap=self.config.chunk_overlap,
+        )
+
     def new_examples(
         self,
         text: str,
@@ -201,13 +211,7 @@ class ReplayLoraEngine(Engine):
             raise DocumentError(f"cannot learn an empty document ({source})")
         # Unique across cycles: "<source>#<cycle>.<position in the cycle's new data>".
         prefix = f"{source}#{len(self.cycles()) + 1}."
-        chunks = chunk_text(
-            self.backbone.tokenizer,
-            text,
-            doc_id=source,
-            max_tokens=self.config.chunk_tokens,
-            overlap=self.config.chunk_overlap,
-        )
+        chunks = self.chunks(text, source=source)
         examples = [
             ReplayExample(id=f"{prefix}{first + i}", text=c.text, source=source)
             for i, c in enumerate(chunks)

@@ -139,7 +139,8 @@ class RefreshWheel:
             engine = self._fresh_engine()
             documents = [d for f in files for d in _read_inbox(f)]
             if dry_run:
-                chunks = sum(_chunk_count(engine, d) for d in documents)
+                # Chunks only: a dry run must not generate self-edits.
+                chunks = sum(len(engine.chunks(d.text, source=d.id)) for d in documents)
                 return engine.plan(chunks, epochs=epochs)
             examples: list[ReplayExample] = []
             for document in documents:
@@ -247,21 +248,6 @@ def _read_inbox(path: Path) -> list[Document]:
         ]
     except (KeyError, TypeError) as exc:
         raise StateError(f"refresh inbox file {path} is malformed: {exc}") from None
-
-
-def _chunk_count(engine: ReplayLoraEngine, document: Document) -> int:
-    """How many examples a document becomes, self-edits aside (a dry run must not generate)."""
-    from continual_learning.core.chunking import chunk_text
-
-    c = engine.config
-    chunks = chunk_text(
-        engine.backbone.tokenizer,
-        document.text,
-        doc_id=document.id,
-        max_tokens=c.chunk_tokens,
-        overlap=c.chunk_overlap,
-    )
-    return len(chunks)
 
 
 def _anchor_texts(path: Path, max_file_bytes: int) -> list[str]:
