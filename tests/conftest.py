@@ -29,6 +29,7 @@ def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("CL_CONFIG", str(tmp_path / "user-config.yaml"))
     monkeypatch.setenv("CL_WORKSPACE", str(tmp_path / "workspace"))
     monkeypatch.setenv("CL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CL__ACE__PLAYBOOK_DIR", str(tmp_path / "playbooks"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_VERBOSITY", "error")
 

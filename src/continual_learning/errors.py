@@ -48,3 +48,11 @@ class StateError(WorkbenchError):
     """Saved engine state or a checkpoint is missing, corrupt or made for something else."""
 
     exit_code = 6
+
+
+class LLMError(EngineError):
+    """An LLM server is down, lacks the model, times out or replies with something unusable."""
+
+
+class PlaybookError(StateError):
+    """A playbook file or a Curator's edit is malformed; the playbook is left as it was."""

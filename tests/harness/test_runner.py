@@ -96,3 +96,12 @@ def test_episodes_clear_the_engine_between_groups() -> None:
     groups = episodic.episodes()
     assert [[d.id for d in docs] for docs, _ in groups] == [["v"], ["k"]]
     assert [[q.id for q in qs] for _, qs in groups] == [["q1", "q3"], ["q2"]]
+
+
+def test_ace_with_no_server_is_reported_as_failed_with_its_reason() -> None:
+    dead = {"backend": "ollama", "base_url": "http" + "://127.0.0.1:9", "max_retries": 0}
+    report = _report([EngineRun(engine="ace", overrides=dead), EngineRun(engine="jitrl-mvp")])
+    rows = {r.label: r for r in report.engines}
+    assert rows["ace"].failed and "Ollama at" in rows["ace"].error
+    assert "ollama serve" in rows["ace"].error
+    assert not rows["jitrl-mvp"].failed  # the others still ran

@@ -110,6 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_refresh_parser(commands)
 
+    from continual_learning.cli.playbook import add_parser as add_playbook_parser
+
+    add_playbook_parser(commands)
+
     engines = commands.add_parser("engines", help="list the engines")
     engines.add_argument("--json", action="store_true")
 
@@ -192,6 +196,7 @@ def _workbench(args: argparse.Namespace) -> Workbench:
 
 def _dispatch(args: argparse.Namespace) -> int:
     from continual_learning.cli import commands
+    from continual_learning.cli.playbook import playbook
     from continual_learning.cli.refresh import refresh
 
     if args.command in (None, "menu"):
@@ -212,6 +217,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "checkpoints": commands.checkpoints,
         "bench": commands.bench,
         "refresh": refresh,
+        "playbook": playbook,
     }
     if args.command in ("engines", "models", "config"):
         return handlers[args.command](args)

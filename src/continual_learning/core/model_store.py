@@ -116,6 +116,11 @@ def model_path(name: str, models_dir: Path | None = None) -> Path:
     return (models_dir or default_models_dir()) / name
 
 
+def gguf_path(name: str, models_dir: Path | None = None) -> Path:
+    """The verified GGUF kept beside the converted weights, for llama.cpp servers (ACE's tests)."""
+    return model_path(name, models_dir) / f"{name}.gguf"
+
+
 def is_provisioned(name: str, models_dir: Path | None = None) -> bool:
     return (model_path(name, models_dir) / PROVENANCE).is_file()
 
@@ -214,14 +219,18 @@ def fetch_model(
         raise ModelError(f"unknown model '{name}' (the catalogue has: {known})")
     model = CATALOGUE[name]
     target = model_path(name, models_dir)
-    if is_provisioned(name, models_dir):
+    if is_provisioned(name, models_dir) and gguf_path(name, models_dir).is_file():
         return target
     with tempfile.TemporaryDirectory(prefix=".fetch-", dir=_ensure(target.parent)) as tmp:
         gguf = _assemble_gguf(model, Path(tmp), on_event)
+        if is_provisioned(name, models_dir):  # provisioned before the GGUF was kept beside it
+            gguf.replace(gguf_path(name, models_dir))
+            return target
         _emit(on_event, f"convert {name}", 0, 1, "dequantising GGUF to safetensors")
         staging = staging_directory(target)
         try:
             _convert_gguf(gguf, staging)
+            gguf.replace(staging / gguf.name)
             atomic_write_json(staging / PROVENANCE, _provenance(model, staging))
             replace_directory(staging, target)
         except BaseException:

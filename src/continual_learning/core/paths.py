@@ -52,3 +52,12 @@ def default_checkpoints_dir() -> Path:
         return Path(os.environ["CL_CHECKPOINTS"]).expanduser()
     root = project_root()
     return root / "checkpoints" if root else user_data_dir() / "checkpoints"
+
+
+def default_playbooks_dir(configured: str = "playbooks") -> Path:
+    """``ace.playbook_dir``; a relative one lives in the checkout, else in the user data folder."""
+    path = Path(configured or "playbooks").expanduser()
+    if path.is_absolute():
+        return path
+    root = project_root()
+    return (root if root else user_data_dir()) / path

@@ -223,3 +223,30 @@ def wheel_status_table(status: Any) -> Table:
     for label, value in rows:
         table.add_row(label, value)
     return table
+
+
+def playbook_table(playbook: Any, *, title: str) -> Table:
+    """An ACE playbook's bullets, section by section, with their counters."""
+    table = Table(title=f"{title}: {len(playbook)} bullets")
+    for column in ("id", "section", "bullet", "helpful", "harmful"):
+        table.add_column(column, justify="right" if column in ("helpful", "harmful") else "left")
+    for bullet in sorted(playbook.bullets, key=lambda b: b.section):
+        table.add_row(
+            bullet.id, bullet.section, bullet.text, str(bullet.helpful), str(bullet.harmful)
+        )
+    return table
+
+
+def playbooks_table(rows: Sequence[tuple[str, Any]]) -> Table:
+    """Named playbooks: size and counters, or why a file could not be read."""
+    table = Table(title="Playbooks")
+    for column in ("name", "bullets", "helpful", "harmful"):
+        table.add_column(column, justify="left" if column == "name" else "right")
+    for name, playbook in rows:
+        if isinstance(playbook, str):
+            table.add_row(name, f"[red]{playbook}[/]", "", "")
+            continue
+        helpful = sum(b.helpful for b in playbook.bullets)
+        harmful = sum(b.harmful for b in playbook.bullets)
+        table.add_row(name, str(len(playbook)), str(helpful), str(harmful))
+    return table

@@ -16,6 +16,7 @@ from pathlib import Path
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
 from continual_learning.core.prompts import passages_prompt
+from continual_learning.core.relevance import cut_to_tokens, fit_budget, rank_by_relevance
 from continual_learning.core.storage import atomic_write_json, read_json
 from continual_learning.engines.base import (
     Engine,
@@ -56,7 +57,9 @@ class InContextEngine(Engine):
         budget = self._document_budget(prompt, history, options)
         chosen = self._choose_documents(prompt, budget)
         self.last_prompt_doc_ids = tuple(self.documents[i].id for i in chosen)
-        passages = [self._fit(self.documents[i].text, budget) for i in chosen]
+        passages = [
+            cut_to_tokens(self.backbone.tokenizer, self.documents[i].text, budget) for i in chosen
+        ]
         return PreparedPrompt(
             messages=self.qa_messages(passages_prompt(passages, prompt), history=history)
         )
@@ -72,39 +75,12 @@ class InContextEngine(Engine):
 
     def _choose_documents(self, question: str, budget: int) -> list[int]:
         """Indices of the documents to show, in learned order, within ``budget`` tokens."""
-        if not self.documents or budget <= 0:
-            return []
-        if sum(self._token_counts) + 8 * len(self.documents) <= budget:
-            return list(range(len(self.documents)))
-        ranked = self._rank(question)
-        chosen, used = [], 0
-        for index in ranked:
-            cost = self._token_counts[index] + 8
-            if used + cost <= budget:
-                chosen.append(index)
-                used += cost
-        # Nothing fits whole: show the best document cut to the budget rather than nothing.
-        return sorted(chosen) if chosen else ranked[:1]
+        return fit_budget(self._rank(question), self._token_counts, budget)
 
     def _rank(self, question: str) -> list[int]:
         if self.config.overflow == "recent":
             return list(reversed(range(len(self.documents))))
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.metrics.pairwise import linear_kernel
-
-        vectorizer = TfidfVectorizer(stop_words="english")
-        try:
-            matrix = vectorizer.fit_transform([d.text for d in self.documents] + [question])
-        except ValueError:  # only stop words everywhere: no signal, fall back to recency
-            return list(reversed(range(len(self.documents))))
-        scores = linear_kernel(matrix[-1], matrix[:-1]).ravel()
-        return sorted(range(len(self.documents)), key=lambda i: (-scores[i], -i))
-
-    def _fit(self, text: str, budget: int) -> str:
-        ids = self.backbone.tokenizer(text, add_special_tokens=False)["input_ids"]
-        if len(ids) <= budget:
-            return text
-        return self.backbone.tokenizer.decode(ids[: max(budget, 0)])
+        return rank_by_relevance([d.text for d in self.documents], question)
 
     def _clear_state(self) -> None:
         self.documents.clear()

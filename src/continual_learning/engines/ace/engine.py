@@ -1,0 +1,402 @@
+"""ACE: Generate-Reflect-Curate loops that grow a playbook; no weight ever changes.
+
+Learning a document stores it, has the LLM write questions and answers about it (nobody has to
+type QA pairs), then runs ``num_loops`` passes over those questions: the Generator answers with
+the documents and the playbook, the Reflector judges the answer and draws a lesson, the Curator
+turns the lesson into delta operations. A pass in which every answer is right ends the loops
+early: there is nothing left to learn from them. Answering a question later uses the same
+Generator prompt.
+
+Which LLM plays the roles is ``ace.backend``: the backbone itself (``local``, the default, so ACE
+is compared on the same model as every other engine), Ollama or an OpenAI-compatible server. A
+role call that fails raises :class:`~continual_learning.errors.LLMError` before the playbook
+changes: edits from a loop are applied only once its calls have all succeeded.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from continual_learning.config.schema import GenerationConfig
+from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
+from continual_learning.core.paths import default_playbooks_dir
+from continual_learning.core.relevance import cut_to_tokens, fit_budget, rank_by_relevance
+from continual_learning.core.storage import atomic_write_json, read_json, safe_name
+from continual_learning.engines.ace.config import AceConfig
+from continual_learning.engines.ace.curator import Curation, curate
+from continual_learning.engines.ace.generator import (
+    Generation,
+    generator_messages,
+    read_generation,
+)
+from continual_learning.engines.ace.llm import ChatModel, make_chat_model
+from continual_learning.engines.ace.playbook import DeltaOp, Playbook
+from continual_learning.engines.ace.questions import questions_about
+from continual_learning.engines.ace.reflector import Reflection, reflect
+from continual_learning.engines.base import (
+    Engine,
+    LearnOutcome,
+    PreparedPrompt,
+    ProgressCallback,
+)
+from continual_learning.errors import StateError
+from continual_learning.types import (
+    Document,
+    Figure,
+    InfoItem,
+    LearnReport,
+    ProgressEvent,
+    QAItem,
+)
+
+_PROMPT_OVERHEAD_TOKENS = 64
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoopRecord:
+    """One Generate-Reflect-Curate pass over one document's questions."""
+
+    doc_id: str
+    loop: int
+    questions: int
+    correct: int
+    bullets: int
+    """Playbook size after the pass."""
+    helpful_tags: int
+    harmful_tags: int
+    added: int
+    merged: int
+    evicted: int
+    curator: dict[str, int]
+    """How many Curator replies were parsed, repaired, replaced by the fallback, rejected."""
+    seconds: float
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LoopRecord:
+        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
+
+
+class AceEngine(Engine):
+    key = "ace"
+    summary = "ACE: Generate-Reflect-Curate loops evolve a playbook (no weight changes)"
+    changes_weights = False
+
+    def __init__(
+        self, backbone: Backbone, config: AceConfig, *, generation: GenerationConfig
+    ) -> None:
+        super().__init__(backbone, config, generation=generation)
+        self.llm: ChatModel = make_chat_model(config, backbone)
+        self.playbook = Playbook()
+        self.documents: list[Document] = []
+        self._token_counts: list[int] = []
+        self.loops: list[LoopRecord] = []
+        self._given_questions: list[QAItem] | None = None
+
+    # -- learning ----------------------------------------------------------------------------
+
+    def learn_with_questions(
+        self,
+        text: str,
+        questions: Sequence[QAItem],
+        *,
+        doc_id: str | None = None,
+        on_event: ProgressCallback | None = None,
+    ) -> LearnReport:
+        """Learn ``text`` with loops over the given questions instead of self-written ones.
+
+        Questions without answers are judged against the document by the Reflector.
+        """
+        self._given_questions = list(questions)
+        try:
+            return self.learn(text, doc_id=doc_id, on_event=on_event)
+        finally:
+            self._given_questions = None
+
+    def _learn(self, text: str, *, doc_id: str, on_event: ProgressCallback | None) -> LearnOutcome:
+        questions = self._given_questions
+        if questions is None:
+            questions = self.write_questions(text, doc_id=doc_id) if self.config.num_loops else []
+        playbook, loops = self.playbook, len(self.loops)
+        self.documents.append(Document(id=doc_id, text=text))
+        self._token_counts.append(self.backbone.count_tokens(text))
+        try:
+            records = self._run_loops(questions, document=text, doc_id=doc_id, on_event=on_event)
+        except BaseException:  # a failed role call: forget the document and its loops
+            self.documents.pop()
+            self._token_counts.pop()
+            self.playbook = playbook
+            del self.loops[loops:]
+            raise
+        return LearnOutcome(
+            tokens=self._token_counts[-1], figures=self._figures(questions, records)
+        )
+
+    def write_questions(self, text: str, *, doc_id: str) -> list[QAItem]:
+        """Questions about ``text`` (with short answers where the LLM gave one), by the role LLM."""
+
+        def ask(prompt: str) -> str:
+            messages: list[ChatMessage] = [{"role": "user", "content": prompt}]
+            return self.llm.chat(messages, max_tokens=self.config.role_max_tokens)
+
+        return questions_about(ask, text, doc_id=doc_id, count=self.config.questions_per_document)
+
+    def _run_loops(
+        self,
+        questions: Sequence[QAItem],
+        *,
+        document: str,
+        doc_id: str = "",
+        on_event: ProgressCallback | None = None,
+    ) -> list[LoopRecord]:
+        """``num_loops`` Generate-Reflect-Curate passes over ``questions`` about ``document``.
+
+        Questions without answers are judged against the document by the Reflector. Each pass
+        ends with one atomic playbook edit; a pass that fails part-way changes nothing.
+        """
+        records: list[LoopRecord] = []
+        for loop in range(1, self.config.num_loops + 1 if questions else 1):
+            record = self._one_loop(questions, document, doc_id, loop, on_event)
+            records.append(record)
+            if record.correct == record.questions:
+                break
+        self.loops.extend(records)
+        return records
+
+    def _one_loop(
+        self,
+        questions: Sequence[QAItem],
+        document: str,
+        doc_id: str,
+        loop: int,
+        on_event: ProgressCallback | None,
+    ) -> LoopRecord:
+        started = time.perf_counter()
+        draft = Playbook.from_json(self.playbook.to_json(), where="the playbook")
+        correct, curations, tags = 0, [], []
+        for n, item in enumerate(questions):
+            _emit(on_event, f"ACE loop {loop}", n, len(questions))
+            generation = self._generate(
+                draft, item.question, self.generation_options().max_new_tokens
+            )
+            reflection = self._reflect(item, generation, document)
+            curation = curate(
+                self.llm,
+                draft,
+                reflection.lesson,
+                max_tokens=self.config.role_max_tokens,
+                fallback=self.config.curator_fallback,
+            )
+            # Each question's edits go into the draft at once, so the next question already
+            # sees them (the paper's online setting); the live playbook changes at the end.
+            result = draft.apply(
+                [*reflection.tags, *curation.ops], dedup_threshold=self.config.dedup_threshold
+            )
+            correct += reflection.correct
+            curations.append((curation, result))
+            tags.extend(reflection.tags)
+        _emit(on_event, f"ACE loop {loop}", len(questions), len(questions))
+        evicted = draft.enforce_budget(
+            max_bullets=self.config.max_bullets,
+            max_tokens=self.config.max_playbook_tokens,
+            count_tokens=self.backbone.count_tokens,
+        )
+        self.playbook = draft
+        return _loop_record(
+            doc_id, loop, questions, correct, draft, tags, curations, evicted, started
+        )
+
+    def _reflect(self, item: QAItem, generation: Generation, document: str) -> Reflection:
+        return reflect(
+            self.llm,
+            question=item.question,
+            answer=generation.answer,
+            references=item.answers,
+            document=document,
+            used=generation.used,
+            max_tokens=self.config.role_max_tokens,
+        )
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        max_new_tokens: int | None = None,
+        history: Sequence[ChatMessage] = (),
+    ) -> str:
+        """Answer with the role LLM (a server, or the backbone itself), greedily."""
+        options = self.generation_options(max_new_tokens)
+        messages = self._prepare(prompt, history=history, options=options).messages
+        reply = self.llm.chat(messages, max_tokens=options.max_new_tokens)
+        return read_generation(reply, self.playbook).answer
+
+    def _prepare(
+        self, prompt: str, *, history: Sequence[ChatMessage], options: GenerationOptions
+    ) -> PreparedPrompt:
+        return PreparedPrompt(messages=self._messages(self.playbook, prompt, history, options))
+
+    def _generate(self, playbook: Playbook, question: str, max_tokens: int) -> Generation:
+        options = self.generation_options(max_tokens)
+        messages = self._messages(playbook, question, (), options)
+        return read_generation(self.llm.chat(messages, max_tokens=max_tokens), playbook)
+
+    def _messages(
+        self,
+        playbook: Playbook,
+        question: str,
+        history: Sequence[ChatMessage],
+        options: GenerationOptions,
+    ) -> list[ChatMessage]:
+        passages = self._passages(question, options)
+        return generator_messages(
+            self.generation.system_prompt, playbook, passages, question, history=history
+        )
+
+    def _passages(self, question: str, options: GenerationOptions) -> list[str]:
+        """The learned documents, or the most relevant ones when they do not all fit.
+
+        A server's context window is its own business (``context_tokens`` is the budget there);
+        the backbone's also has to hold the playbook and the answer.
+        """
+        budget = self.config.context_tokens
+        if self.config.backend == "local":
+            room = self.backbone.context_window - options.max_new_tokens - _PROMPT_OVERHEAD_TOKENS
+            budget = min(budget, room - self.config.max_playbook_tokens)
+        texts = [d.text for d in self.documents]
+        chosen = fit_budget(rank_by_relevance(texts, question), self._token_counts, budget)
+        return [cut_to_tokens(self.backbone.tokenizer, texts[i], budget) for i in chosen]
+
+    # -- named playbooks under playbooks/ ------------------------------------------------------
+
+    def playbook_path(self, name: str) -> Path:
+        return (
+            default_playbooks_dir(self.config.playbook_dir)
+            / f"{safe_name(name, what='playbook name')}.json"
+        )
+
+    def export_playbook(self, name: str) -> Path:
+        """Write the playbook to ``<playbook_dir>/<name>.json`` (atomically)."""
+        path = self.playbook_path(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.playbook.name = name
+        self.playbook.save(path)
+        return path
+
+    def import_playbook(self, name: str) -> Playbook:
+        """Replace the playbook with ``<playbook_dir>/<name>.json``; a bad file changes nothing."""
+        self.playbook = Playbook.load(self.playbook_path(name))
+        return self.playbook
+
+    # -- state -------------------------------------------------------------------------------
+
+    def _clear_state(self) -> None:
+        self.playbook = Playbook()
+        self.documents.clear()
+        self._token_counts.clear()
+        self.loops.clear()
+
+    def _save_state(self, directory: Path) -> None:
+        self.playbook.save(directory / "playbook.json")
+        rows = [{"id": d.id, "text": d.text} for d in self.documents]
+        atomic_write_json(directory / "documents.json", rows)
+        atomic_write_json(directory / "loops.json", [asdict(r) for r in self.loops])
+
+    def _load_state(self, directory: Path) -> None:
+        playbook = Playbook.load(directory / "playbook.json")
+        rows = read_json(directory / "documents.json", what="ACE documents")
+        loop_rows = read_json(directory / "loops.json", what="ACE loop records")
+        try:
+            documents = [Document(id=str(r["id"]), text=str(r["text"])) for r in rows]
+            loops = [LoopRecord.from_dict(r) for r in loop_rows]
+        except (KeyError, TypeError) as exc:
+            raise StateError(f"ACE state in {directory} is malformed: {exc}") from None
+        counts = [self.backbone.count_tokens(d.text) for d in documents]
+        self.playbook, self.documents, self._token_counts, self.loops = (
+            playbook,
+            documents,
+            counts,
+            loops,
+        )
+
+    def _details(self) -> list[InfoItem]:
+        helpful = sum(b.helpful for b in self.playbook.bullets)
+        harmful = sum(b.harmful for b in self.playbook.bullets)
+        return [
+            InfoItem(label="role LLM", value=self.llm.name),
+            InfoItem(label="documents stored", value=str(len(self.documents))),
+            InfoItem(
+                label="playbook",
+                value=f"{len(self.playbook)} bullets (budget {self.config.max_bullets}), "
+                f"{helpful} helpful / {harmful} harmful tags",
+            ),
+            InfoItem(label="loops run", value=str(len(self.loops))),
+            InfoItem(label="loops per document", value=str(self.config.num_loops)),
+        ]
+
+    def _figures(
+        self, questions: Sequence[QAItem], records: Sequence[LoopRecord]
+    ) -> tuple[Figure, ...]:
+        figures = [
+            Figure(name="questions written", value=len(questions)),
+            Figure(name="loops run", value=len(records)),
+            Figure(name="playbook bullets", value=len(self.playbook)),
+        ]
+        if records and questions:
+            figures += [
+                Figure(
+                    name="first loop correct",
+                    value=records[0].correct / len(questions),
+                    unit="fraction",
+                ),
+                Figure(
+                    name="last loop correct",
+                    value=records[-1].correct / len(questions),
+                    unit="fraction",
+                ),
+                Figure(
+                    name="seconds per loop",
+                    value=sum(r.seconds for r in records) / len(records),
+                    unit="s",
+                ),
+            ]
+        return tuple(figures)
+
+
+def _loop_record(
+    doc_id: str,
+    loop: int,
+    questions: Sequence[QAItem],
+    correct: int,
+    playbook: Playbook,
+    tags: Sequence[DeltaOp],
+    curations: Sequence[tuple[Curation, Any]],
+    evicted: Sequence[Any],
+    started: float,
+) -> LoopRecord:
+    outcomes: dict[str, int] = {}
+    for curation, _ in curations:
+        outcomes[curation.outcome] = outcomes.get(curation.outcome, 0) + 1
+    return LoopRecord(
+        doc_id=doc_id,
+        loop=loop,
+        questions=len(questions),
+        correct=correct,
+        bullets=len(playbook),
+        helpful_tags=sum(t.tag == "helpful" for t in tags),
+        harmful_tags=sum(t.tag == "harmful" for t in tags),
+        added=sum(len(result.added) for _, result in curations),
+        merged=sum(len(result.merged) for _, result in curations),
+        evicted=len(evicted),
+        curator=outcomes,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def _emit(on_event: ProgressCallback | None, task: str, done: int, total: int) -> None:
+    if on_event is not None:
+        on_event(ProgressEvent(task=task, completed=done, total=total))
