@@ -77,3 +77,18 @@ def test_the_backbone_writes_questions_about_the_document(real_backbone: Backbon
     assert len(items) >= 2  # greedy SmolLM2-135M writes 3 here, one per sentence but one
     assert len({i.question for i in items}) == len(items)
     assert all(i.question.endswith("?") and i.doc_id == document.id for i in items)
+
+
+def test_a_question_without_an_answer_is_answered_from_its_sentence() -> None:
+    replies = iter(["Who founded Zorblax Quentaro?", "Answer: Ardent Plume", "Q: Why?\nA: no"])
+    prompts: list[str] = []
+
+    def chat(prompt: str) -> str:
+        prompts.append(prompt)
+        return next(replies)
+
+    items = questions_about(chat, SENTENCE, doc_id="z", count=1)
+    assert prompts[1].startswith("Sentence: " + SENTENCE) and "Who founded" in prompts[1]
+    assert [(i.question, i.answers) for i in items] == [
+        ("Who founded Zorblax Quentaro?", ("Ardent Plume",))
+    ]

@@ -2,9 +2,10 @@
 
 One role call per sentence rather than one call for the whole document: asked for several pairs
 at once, a 135M model writes one and then repeats itself, while a question about a single named
-sentence stays on a fact. The sentences are spread across the document. A reply that has a
-question but no usable answer still gives a question: the Reflector then judges the Generator's
-answer against the document instead of against a reference.
+sentence stays on a fact. The sentences are spread across the document. A reply with a question
+but no usable answer gets its answer from a second call that shows only the source sentence;
+if that fails too the question is kept without one, and the Reflector then judges the
+Generator's answer against the document instead of against a reference.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ QUESTION_PROMPT = (
     "Sentence: {sentence}"
 )
 
+ANSWER_PROMPT = (
+    "Sentence: {sentence}\nQuestion: {question}\n"
+    "Answer the question with a few words copied from the sentence."
+)
+
+_ANSWER_LABEL = re.compile(r"^\s*A(?:nswer)?\s*[:.]\s*", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _QUESTION = re.compile(r"^\s*(?:Q(?:uestion)?\s*[:.]\s*)?(?P<q>[^\n]{8,}?\?)\s*$", re.M | re.I)
 _ANSWER = re.compile(r"^\s*A(?:nswer)?\s*[:.]\s*(?P<a>[^\n]+?)\s*$", re.M | re.I)
@@ -59,6 +66,16 @@ def read_question(reply: str, sentence: str) -> tuple[str, str] | None:
     return None
 
 
+def answer_from(chat: Chat, question: str, sentence: str) -> str:
+    """The LLM's short answer to ``question`` with only its source sentence in view; "" if it
+    shares no word with the sentence. One sentence is little enough that a small model copies
+    the answer out of it, and a reference lets the Reflector score answers instead of asking."""
+    reply = chat(ANSWER_PROMPT.format(sentence=sentence, question=question))
+    answer = next((line.strip() for line in reply.splitlines() if line.strip()), "")
+    answer = _ANSWER_LABEL.sub("", answer).strip()
+    return answer if _shares_a_word(answer, sentence) else ""
+
+
 def _shares_a_word(text: str, sentence: str) -> bool:
     return bool(set(_WORD.findall(text.lower())) & set(_WORD.findall(sentence.lower())))
 
@@ -75,6 +92,7 @@ def questions_about(chat: Chat, document: str, *, doc_id: str, count: int) -> li
             continue
         seen.add(pair[0].lower())
         question, answer = pair
+        answer = answer or answer_from(chat, question, sentence)
         items.append(
             QAItem(
                 id=f"{doc_id}-q{len(items) + 1}",
