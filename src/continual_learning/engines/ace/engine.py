@@ -25,6 +25,7 @@ from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
 from continual_learning.core.paths import default_playbooks_dir
 from continual_learning.core.relevance import cut_to_tokens, fit_budget, rank_by_relevance
+from continual_learning.core.self_questions import questions_about
 from continual_learning.core.storage import atomic_write_json, read_json, safe_name
 from continual_learning.engines.ace.config import AceConfig
 from continual_learning.engines.ace.curator import Curation, curate
@@ -35,7 +36,6 @@ from continual_learning.engines.ace.generator import (
 )
 from continual_learning.engines.ace.llm import ChatModel, make_chat_model
 from continual_learning.engines.ace.playbook import DeltaOp, Playbook
-from continual_learning.engines.ace.questions import questions_about
 from continual_learning.engines.ace.reflector import Reflection, reflect
 from continual_learning.engines.base import (
     Engine,

@@ -11,9 +11,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from continual_learning.core.forgetting import knowledge_retention_score
+from continual_learning.core.lora import LoraWeights
 from continual_learning.engines.replay_lora.buffers import ReplayBuffer
 from continual_learning.engines.replay_lora.ewc import OnlineEwc
-from continual_learning.engines.replay_lora.lora import LoraWeights
 from continual_learning.errors import StateError
 
 

@@ -36,6 +36,15 @@ from continual_learning.core.forgetting import (
     perplexity_bwt,
     perplexity_fwt,
 )
+from continual_learning.core.lora import (
+    LoraWeights,
+    check_targets,
+    check_weights,
+    initial_weights,
+    lora_applied,
+    lora_config,
+    read_weights,
+)
 from continual_learning.core.perplexity import perplexity
 from continual_learning.core.self_edit import write_self_edits
 from continual_learning.core.storage import atomic_write_json, read_json, safe_name
@@ -54,15 +63,6 @@ from continual_learning.engines.replay_lora.cycle import (
     cycles_from_json,
 )
 from continual_learning.engines.replay_lora.ewc import OnlineEwc
-from continual_learning.engines.replay_lora.lora import (
-    LoraWeights,
-    check_targets,
-    check_weights,
-    initial_weights,
-    lora_applied,
-    lora_config,
-    read_weights,
-)
 from continual_learning.engines.replay_lora.trainer import (
     TrainResult,
     TrainSettings,
@@ -87,7 +87,7 @@ class ReplayLoraEngine(Engine):
         self, backbone: Backbone, config: ReplayLoraConfig, *, generation: GenerationConfig
     ) -> None:
         super().__init__(backbone, config, generation=generation)
-        check_targets(backbone.model, config.target_modules)
+        check_targets(backbone.model, config.target_modules, section="replay_lora")
         self.peft_config = lora_config(
             config.rank, config.lora_alpha, config.lora_dropout, config.target_modules
         )

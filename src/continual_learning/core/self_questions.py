@@ -1,11 +1,14 @@
-"""The engine writes its own questions, so ``learn(text)`` alone can run the loops.
+"""Questions a model writes about a document itself, so learning needs no hand-typed QA pairs.
 
-One role call per sentence rather than one call for the whole document: asked for several pairs
+ACE runs its loops on them when ``learn(text)`` gets no questions; the Doc-to-LoRA trainer adds
+them to SQuAD's own questions as distillation targets (the teacher writes what it is asked).
+
+One call per sentence rather than one call for the whole document: asked for several pairs
 at once, a 135M model writes one and then repeats itself, while a question about a single named
 sentence stays on a fact. The sentences are spread across the document. A reply with a question
 but no usable answer gets its answer from a second call that shows only the source sentence;
-if that fails too the question is kept without one, and the Reflector then judges the
-Generator's answer against the document instead of against a reference.
+if that fails too the question is kept without one (ACE's Reflector then judges answers against
+the document instead of against a reference).
 """
 
 from __future__ import annotations

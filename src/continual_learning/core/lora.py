@@ -1,11 +1,11 @@
 """A LoRA adapter whose weights live outside the backbone, put into it with peft for a block.
 
-peft's ``LoraModel`` wraps each target ``nn.Linear`` in a ``lora.Linear`` that adds
-``(alpha / r) * B(A(x))`` to the frozen layer's output; ``unload()`` puts the original layers back,
-untouched. The engine injects its adapter only inside :func:`lora_applied` (entered by
-``Engine.applied()`` and by training), so outside it the backbone is exactly the pretrained
-model: other engines on the same backbone never see this one's learning, and a cleared engine
-needs no weight restoring at all.
+Replay-LoRA trains such an adapter; Doc-to-LoRA's hypernetwork writes one. peft's ``LoraModel``
+wraps each target ``nn.Linear`` in a ``lora.Linear`` that adds ``(alpha / r) * B(A(x))`` to the
+frozen layer's output; ``unload()`` puts the original layers back, untouched. An engine injects
+its adapter only inside :func:`lora_applied` (entered by ``Engine.applied()`` and by training),
+so outside it the backbone is exactly the pretrained model: other engines on the same backbone
+never see this one's learning, and a cleared engine needs no weight restoring at all.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from torch import nn
 
 from continual_learning.errors import ConfigError, StateError
 
-ADAPTER = "replay_lora"
+ADAPTER = "workbench"
 LoraWeights = dict[str, torch.Tensor]
 """Parameter name (peft's, without the adapter name) -> tensor, e.g.
 ``model.layers.0.self_attn.q_proj.lora_A.weight``."""
@@ -37,7 +37,7 @@ def lora_config(rank: int, alpha: float, dropout: float, target_modules: Sequenc
     )
 
 
-def check_targets(model: nn.Module, target_modules: Sequence[str]) -> None:
+def check_targets(model: nn.Module, target_modules: Sequence[str], *, section: str) -> None:
     """Refuse, before any training, target names that match no linear layer of ``model``."""
     names = {
         name.rsplit(".", 1)[-1] for name, m in model.named_modules() if isinstance(m, nn.Linear)
@@ -45,7 +45,7 @@ def check_targets(model: nn.Module, target_modules: Sequence[str]) -> None:
     missing = [t for t in target_modules if t not in names]
     if missing:
         raise ConfigError(
-            f"config key 'replay_lora.target_modules': {', '.join(missing)} not found in the "
+            f"config key '{section}.target_modules': {', '.join(missing)} not found in the "
             f"backbone (its linear layers: {', '.join(sorted(names))})"
         )
 

@@ -6,7 +6,7 @@ import pytest
 
 from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
 from continual_learning.core.questions import fictional_fact_set
-from continual_learning.engines.ace.questions import (
+from continual_learning.core.self_questions import (
     questions_about,
     read_question,
     spread,
