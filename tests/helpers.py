@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -121,3 +122,44 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         timeout=600,
         check=False,
     )
+
+
+@functools.cache
+def plumbing_hypernetwork() -> Path:
+    """A FAKE Doc-to-LoRA hypernetwork for the tiny backbone: random weights, never trained.
+
+    Only for plumbing tests (learn / save / load / clear); its card says so, and the engine
+    warns that it is untrained. Its ``B`` head is randomised (a fresh one writes zeros) so the
+    LoRA it writes really changes the tiny model's outputs.
+    """
+    import tempfile
+
+    import torch
+
+    from continual_learning.engines.doc2lora.hypernetwork import PerceiverHypernetwork
+    from continual_learning.engines.doc2lora.injection import hypernetwork_shape
+    from continual_learning.engines.doc2lora.weights_file import (
+        HypernetworkCard,
+        save_hypernetwork,
+    )
+
+    settings = make_config().engine("doc2lora")
+    backbone = build_tiny_backbone()
+    torch.manual_seed(0)
+    network = PerceiverHypernetwork(
+        hypernetwork_shape(
+            backbone.model,
+            targets=settings.target_modules,  # type: ignore[attr-defined]
+            rank=settings.rank,  # type: ignore[attr-defined]
+            latent_dim=settings.latent_dim,  # type: ignore[attr-defined]
+            num_blocks=settings.num_blocks,  # type: ignore[attr-defined]
+            num_heads=settings.num_heads,  # type: ignore[attr-defined]
+        )
+    )
+    with torch.no_grad():
+        for head in network.heads.values():
+            head.to_b.weight.normal_(0.0, 0.5)
+    path = Path(tempfile.mkdtemp(prefix="plumbing-hypernetwork-")) / "tiny.safetensors"
+    card = HypernetworkCard(backbone=backbone.name, data="PLUMBING FAKE: random weights")
+    save_hypernetwork(path, network, card)
+    return path

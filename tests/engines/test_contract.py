@@ -11,7 +11,7 @@ from continual_learning.core.backbone import weights_fingerprint
 from continual_learning.engines.registry import create_engine, engine_names, get_spec
 from continual_learning.errors import DocumentError, EngineError, StateError
 
-from helpers import build_tiny_backbone, make_config
+from helpers import build_tiny_backbone, make_config, plumbing_hypernetwork
 
 ENGINES = engine_names()
 DOC = "Zorblax Quentaro is the capital of Velmoria, founded in 1843 by Ardent Plume."
@@ -19,7 +19,10 @@ QUESTION = "What is the capital of Velmoria?"
 
 
 def _engine(name: str, backbone=None):  # type: ignore[no-untyped-def]
-    config = make_config(generation={"max_new_tokens": 8})
+    config = make_config(
+        generation={"max_new_tokens": 8},
+        doc2lora={"hypernetwork": str(plumbing_hypernetwork())},
+    )
     return create_engine(name, backbone or build_tiny_backbone(), config)
 
 

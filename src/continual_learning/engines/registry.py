@@ -85,5 +85,6 @@ from continual_learning.engines import ttt_e2e as _ttt_e2e  # noqa: E402, F401
 from continual_learning.engines import jitrl_mvp as _jitrl_mvp  # noqa: E402, F401
 from continual_learning.engines import jitrl_full as _jitrl_full  # noqa: E402, F401
 from continual_learning.engines import ace as _ace  # noqa: E402, F401
+from continual_learning.engines import doc2lora as _doc2lora  # noqa: E402, F401
 from continual_learning.engines import replay_lora as _replay_lora  # noqa: E402, F401
 # isort: on

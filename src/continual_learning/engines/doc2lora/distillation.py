@@ -1,0 +1,84 @@
+"""Context distillation: the objective the hypernetwork is trained on.
+
+The teacher is the frozen backbone with the document in its prompt (the in-context engine's
+own prompt); the student is the same backbone with the hypernetwork's LoRA and only the
+question. On the tokens of an answer, the student should predict what the teacher predicts:
+the loss is ``KL(teacher || student)`` over the vocabulary, averaged over answer tokens. Only the
+hypernetwork learns; the gradient reaches it through the LoRA factors (``injection.hooked``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from continual_learning.core.backbone import Backbone, ChatMessage
+from continual_learning.core.prompts import passages_prompt
+from continual_learning.engines.doc2lora.activations import chunk_activations
+from continual_learning.engines.doc2lora.hypernetwork import PerceiverHypernetwork
+from continual_learning.engines.doc2lora.injection import hooked
+
+
+@dataclass(frozen=True, kw_only=True)
+class DistillationExample:
+    """A document chunk and questions about it, each with an answer whose tokens carry the loss."""
+
+    document: str
+    qa_pairs: tuple[tuple[str, str], ...]
+
+
+def _answered(
+    backbone: Backbone, messages: list[ChatMessage], answer_ids: torch.Tensor
+) -> torch.Tensor:
+    prompt = backbone.encode_chat(messages)
+    return torch.cat([prompt, answer_ids.to(prompt.device)], dim=1)
+
+
+def _answer_logits(backbone: Backbone, ids: torch.Tensor, answer_tokens: int) -> torch.Tensor:
+    """Logits that predict the last ``answer_tokens`` tokens of ``ids`` (answer_tokens x vocab)."""
+    logits = backbone.model(input_ids=ids, use_cache=False).logits
+    return logits[0, -answer_tokens - 1 : -1].float()
+
+
+def _kl(teacher: torch.Tensor, student: torch.Tensor, temperature: float) -> torch.Tensor:
+    """``KL(teacher || student)`` per position, averaged over positions."""
+    return F.kl_div(
+        F.log_softmax(student / temperature, dim=-1),
+        F.log_softmax(teacher / temperature, dim=-1),
+        log_target=True,
+        reduction="batchmean",
+    ) * (temperature**2)
+
+
+def distillation_loss(
+    backbone: Backbone,
+    hypernetwork: PerceiverHypernetwork,
+    example: DistillationExample,
+    *,
+    system_prompt: str,
+    temperature: float = 1.0,
+) -> torch.Tensor:
+    """Mean ``KL(teacher || student)`` over the answers' tokens; differentiable in the
+    hypernetwork, which reads the document once for all its questions."""
+    system: ChatMessage = {"role": "system", "content": system_prompt}
+    factors = hypernetwork(chunk_activations(backbone, example.document))
+    losses = []
+    for question, answer in example.qa_pairs:
+        answer_ids = backbone.tokenizer(answer, add_special_tokens=False, return_tensors="pt")
+        answer_ids = answer_ids["input_ids"]
+        answer_tokens = answer_ids.shape[1]
+        with_document = passages_prompt([example.document], question)
+        teacher_ids = _answered(
+            backbone, [system, {"role": "user", "content": with_document}], answer_ids
+        )
+        student_ids = _answered(
+            backbone, [system, {"role": "user", "content": question}], answer_ids
+        )
+        with torch.no_grad():
+            teacher = _answer_logits(backbone, teacher_ids, answer_tokens)
+        with hooked(backbone.model, factors):
+            student = _answer_logits(backbone, student_ids, answer_tokens)
+        losses.append(_kl(teacher, student, temperature))
+    return torch.stack(losses).mean()

@@ -1,0 +1,231 @@
+"""Doc-to-LoRA: a trained hypernetwork turns each document into LoRA weights in one pass.
+
+Learning a document runs the frozen backbone once over each chunk, hands the hidden states
+entering every decoder layer to the Perceiver hypernetwork (``hypernetwork.py``), and keeps the
+rank-r ``A`` and ``B`` it writes. No gradient step is taken. Answering puts every chunk's factors
+into the backbone as one peft LoRA adapter of rank ``r x chunks`` (``injection.py``), scaled to
+the mean of the chunks' updates by default (``composition``), and asks the question without
+the document: what the model knows about it is in the adapter.
+
+``doc`` mode splits a document into ``chunk_tokens`` chunks; ``text`` mode reads a short task
+description as one chat turn, one chunk. The hypernetwork must have been trained for this
+backbone (``scripts/train_hypernetwork.py``); without one the engine refuses to start, because
+an untrained hypernetwork writes a LoRA that does nothing, and a random one writes noise.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from continual_learning.config.schema import GenerationConfig
+from continual_learning.core.backbone import Backbone
+from continual_learning.core.chunking import chunk_text
+from continual_learning.core.lora import lora_applied, lora_config
+from continual_learning.core.storage import atomic_write_json, read_json
+from continual_learning.engines.base import Engine, LearnOutcome, ProgressCallback
+from continual_learning.engines.doc2lora.activations import chunk_activations, task_activations
+from continual_learning.engines.doc2lora.config import Doc2LoraConfig
+from continual_learning.engines.doc2lora.hypernetwork import LoraFactors
+from continual_learning.engines.doc2lora.injection import (
+    concatenate,
+    configured_shape,
+    peft_weights,
+)
+from continual_learning.engines.doc2lora.weights_file import (
+    check_fits,
+    load_hypernetwork,
+    shipped_hypernetwork_path,
+)
+from continual_learning.errors import EngineError, StateError
+from continual_learning.types import Figure, InfoItem, ProgressEvent
+
+log = logging.getLogger(__name__)
+
+FACTORS_FILE = "factors.safetensors"
+CHUNKS_FILE = "chunks.json"
+
+
+class Doc2LoraEngine(Engine):
+    key = "doc2lora"
+    summary = "Doc-to-LoRA: a trained Perceiver hypernetwork writes each document into LoRA weights"
+    changes_weights = True
+
+    def __init__(
+        self, backbone: Backbone, config: Doc2LoraConfig, *, generation: GenerationConfig
+    ) -> None:
+        super().__init__(backbone, config, generation=generation)
+        self.hypernetwork_path = self._hypernetwork_path()
+        self.hypernetwork, self.card = load_hypernetwork(self.hypernetwork_path)
+        expected = configured_shape(backbone.model, config)
+        check_fits(self.hypernetwork.shape, expected, self.hypernetwork_path)
+        self._warn_about_provenance()
+        self.hypernetwork.to(backbone.device)
+        self.chunks: list[LoraFactors] = []
+        self.chunk_sources: list[str] = []
+        """The doc id each chunk's factors came from, in learning order."""
+        self._weights: dict[str, torch.Tensor] | None = None
+
+    def _hypernetwork_path(self) -> Path:
+        if self.config.hypernetwork:
+            return Path(self.config.hypernetwork).expanduser()
+        path = shipped_hypernetwork_path(self.backbone.name)
+        if not path.is_file():
+            raise EngineError(
+                f"no trained Doc-to-LoRA hypernetwork for backbone '{self.backbone.name}' (looked "
+                f"for {path}); train one with scripts/train_hypernetwork.py and set "
+                "doc2lora.hypernetwork to its file"
+            )
+        return path
+
+    def _warn_about_provenance(self) -> None:
+        """Shapes fit, but was it trained, and on this backbone? Say so when not."""
+        card, path = self.card, self.hypernetwork_path
+        if card.steps == 0:
+            log.warning("Doc-to-LoRA hypernetwork %s is untrained: its LoRA is noise", path)
+        if card.backbone != self.backbone.name:
+            log.warning(
+                "Doc-to-LoRA hypernetwork %s was trained for '%s', not for '%s'",
+                path,
+                card.backbone,
+                self.backbone.name,
+            )
+
+    # -- learning -------------------------------------------------------------------------------
+
+    def _learn(self, text: str, *, doc_id: str, on_event: ProgressCallback | None) -> LearnOutcome:
+        activations = list(self._activations(text, doc_id))
+        written: list[LoraFactors] = []
+        for index, chunk in enumerate(activations, 1):
+            with torch.inference_mode():
+                written.append(self.hypernetwork(chunk))
+            if on_event:
+                on_event(
+                    ProgressEvent(task="writing LoRA", completed=index, total=len(activations))
+                )
+        dropped = self._keep(written, doc_id)
+        tokens = sum(chunk.shape[1] for chunk in activations)
+        figures = (
+            Figure(name="chunks", value=len(written)),
+            Figure(name="effective rank", value=self.effective_rank),
+            Figure(name="chunks dropped (max_chunks)", value=dropped),
+        )
+        return LearnOutcome(tokens=tokens, chunks=len(written), figures=figures)
+
+    def _activations(self, text: str, doc_id: str) -> Iterator[torch.Tensor]:
+        if self.config.mode == "text":
+            yield task_activations(self.backbone, text, max_tokens=self.config.chunk_tokens)
+            return
+        tokenizer = self.backbone.tokenizer
+        for chunk in chunk_text(
+            tokenizer, text, doc_id=doc_id, max_tokens=self.config.chunk_tokens, overlap=0
+        ):
+            yield chunk_activations(self.backbone, chunk.text)
+
+    def _keep(self, written: list[LoraFactors], doc_id: str) -> int:
+        """Add the new chunks; past ``max_chunks`` drop the oldest. Returns how many dropped."""
+        self.chunks += written
+        self.chunk_sources += [doc_id] * len(written)
+        dropped = max(0, len(self.chunks) - self.config.max_chunks)
+        del self.chunks[:dropped], self.chunk_sources[:dropped]
+        self._weights = None
+        return dropped
+
+    # -- answering ------------------------------------------------------------------------------
+
+    @property
+    def effective_rank(self) -> int:
+        return self.config.rank * len(self.chunks)
+
+    def applied(self) -> AbstractContextManager[Any]:
+        if not self.chunks:
+            return nullcontext()
+        return self._adapter()
+
+    @contextmanager
+    def _adapter(self) -> Iterator[None]:
+        if self._weights is None:
+            self._weights = peft_weights(self.backbone.model, concatenate(self.chunks))
+        rank = self.effective_rank
+        # peft scales the update by alpha / r. alpha = r adds exactly the sum of every chunk's
+        # B A x; alpha = r / chunks adds their mean. The hypernetwork was trained one chunk at a
+        # time, and twelve documents' updates added up drown the model (it answers "document
+        # document ..."), so the mean is the default.
+        alpha = rank / len(self.chunks) if self.config.composition == "mean" else rank
+        config = lora_config(rank, float(alpha), 0.0, self.config.target_modules)
+        with lora_applied(self.backbone.model, config, self._weights):
+            yield
+
+    # -- state ------------------------------------------------------------------------------------
+
+    def _clear_state(self) -> None:
+        self.chunks, self.chunk_sources, self._weights = [], [], None
+
+    def _save_state(self, directory: Path) -> None:
+        from safetensors.torch import save_file
+
+        tensors = {
+            f"{i}.{name}.{part}": tensor.contiguous().cpu()
+            for i, factors in enumerate(self.chunks)
+            for name, pair in factors.items()
+            for part, tensor in zip(("A", "B"), pair, strict=True)
+        }
+        if tensors:
+            save_file(tensors, str(directory / FACTORS_FILE))
+        atomic_write_json(directory / CHUNKS_FILE, {"sources": self.chunk_sources})
+
+    def _load_state(self, directory: Path) -> None:
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        data = read_json(directory / CHUNKS_FILE, what="Doc-to-LoRA chunk list")
+        try:
+            sources = [str(s) for s in data["sources"]]
+            tensors = load_file(str(directory / FACTORS_FILE)) if sources else {}
+            chunks = [self._read_chunk(tensors, i) for i in range(len(sources))]
+        except SafetensorError as exc:
+            raise StateError(f"Doc-to-LoRA factors in {directory} are corrupt: {exc}") from None
+        except (KeyError, TypeError) as exc:
+            raise StateError(f"Doc-to-LoRA state in {directory} is malformed: {exc}") from None
+        self.chunks, self.chunk_sources, self._weights = chunks, sources, None
+
+    def _read_chunk(self, tensors: dict[str, torch.Tensor], index: int) -> LoraFactors:
+        shape = self.hypernetwork.shape
+        chunk: LoraFactors = {}
+        for target in shape.targets:
+            a, b = tensors[f"{index}.{target.name}.A"], tensors[f"{index}.{target.name}.B"]
+            expected_a = (shape.num_layers, shape.rank, target.in_features)
+            expected_b = (shape.num_layers, target.out_features, shape.rank)
+            if tuple(a.shape) != expected_a or tuple(b.shape) != expected_b:
+                raise StateError(
+                    f"Doc-to-LoRA chunk {index} has {target.name} factors of shapes "
+                    f"{tuple(a.shape)} and {tuple(b.shape)}, this hypernetwork writes "
+                    f"{expected_a} and {expected_b}"
+                )
+            chunk[target.name] = (a.to(self.backbone.device), b.to(self.backbone.device))
+        return chunk
+
+    def _details(self) -> list[InfoItem]:
+        card = self.card
+        trained = f"{card.steps} steps" + (f" on {card.device}" if card.device else "")
+        trained += f", for {card.backbone}" if card.backbone != self.backbone.name else ""
+        return [
+            InfoItem(label="mode", value=self.config.mode),
+            InfoItem(label="hypernetwork", value=str(self.hypernetwork_path)),
+            InfoItem(label="trained", value=trained),
+            InfoItem(
+                label="hypernetwork parameters", value=f"{self.hypernetwork.parameter_count():,}"
+            ),
+            InfoItem(label="chunks", value=str(len(self.chunks))),
+            InfoItem(
+                label="effective rank",
+                value=f"{self.effective_rank} ({self.config.rank} x {len(self.chunks)} chunks)",
+            ),
+            InfoItem(label="composition", value=self.config.composition),
+            InfoItem(label="targets", value=", ".join(self.config.target_modules)),
+        ]

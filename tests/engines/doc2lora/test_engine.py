@@ -1,0 +1,137 @@
+"""The Doc-to-LoRA engine: refusing without a trained hypernetwork, chunks, modes, state."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+import torch
+
+from continual_learning.core.backbone import Backbone, weights_fingerprint
+from continual_learning.core.questions import fictional_fact_set
+from continual_learning.engines.doc2lora.engine import Doc2LoraEngine
+from continual_learning.engines.registry import create_engine
+from continual_learning.errors import EngineError, StateError
+
+from helpers import make_config, plumbing_hypernetwork
+
+DOC = "Zorblax Quentaro is the capital of Velmoria, founded in 1843 by Ardent Plume. " * 6
+QUESTION = "What is the capital of Velmoria?"
+
+
+def _engine(backbone: Backbone, **settings) -> Doc2LoraEngine:  # type: ignore[no-untyped-def]
+    section = {"hypernetwork": str(plumbing_hypernetwork()), **settings}
+    config = make_config(doc2lora=section, generation={"max_new_tokens": 8})
+    return create_engine("doc2lora", backbone, config)  # type: ignore[return-value]
+
+
+def test_without_a_trained_hypernetwork_the_engine_refuses(tiny_backbone: Backbone) -> None:
+    with pytest.raises(EngineError, match="no trained Doc-to-LoRA hypernetwork for backbone"):
+        create_engine("doc2lora", tiny_backbone, make_config())
+
+
+def test_a_fake_hypernetwork_is_announced(
+    tiny_backbone: Backbone, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        engine = _engine(tiny_backbone)
+    assert "untrained" in caplog.text
+    assert {i.label: i.value for i in engine.info().details}["trained"] == "0 steps"
+
+
+def test_chunks_compose_by_rank_and_clear_restores_the_backbone(tiny_backbone: Backbone) -> None:
+    original = weights_fingerprint(tiny_backbone.model)
+    engine = _engine(tiny_backbone, chunk_tokens=32)
+    before = engine.generate(QUESTION)
+    report = engine.learn(DOC, doc_id="velmoria")
+    chunks = report.chunks
+    assert chunks >= 2 and engine.effective_rank == 8 * chunks
+    engine.learn("The drem is the money of Velmoria.", doc_id="drem")
+    assert engine.chunk_sources == ["velmoria"] * chunks + ["drem"]
+    assert {f.name: f.value for f in engine.history[-1].figures}["effective rank"] == 8 * (
+        chunks + 1
+    )
+    assert engine.generate(QUESTION) != before
+    assert (
+        weights_fingerprint(tiny_backbone.model) == original
+    )  # the adapter lives only in generate
+    engine.clear()
+    assert engine.generate(QUESTION) == before and engine.effective_rank == 0
+
+
+def test_max_chunks_drops_the_oldest(tiny_backbone: Backbone) -> None:
+    engine = _engine(tiny_backbone, chunk_tokens=32, max_chunks=2)
+    engine.learn(DOC, doc_id="velmoria")
+    engine.learn("The drem is the money of Velmoria.", doc_id="drem")
+    assert engine.chunk_sources == ["velmoria", "drem"]
+    assert {f.name: f.value for f in engine.history[-1].figures}["chunks dropped (max_chunks)"] >= 1
+
+
+def test_text_mode_reads_a_task_description_as_one_chunk(tiny_backbone: Backbone) -> None:
+    engine = _engine(tiny_backbone, mode="text", chunk_tokens=32)
+    report = engine.learn(DOC, doc_id="task")
+    assert report.chunks == 1 and report.tokens == 32  # cut to chunk_tokens
+
+
+def test_corrupt_factors_are_refused_and_nothing_changes(
+    tiny_backbone: Backbone, tmp_path: Path
+) -> None:
+    engine = _engine(tiny_backbone)
+    engine.learn(DOC, doc_id="kept")
+    engine.save(tmp_path / "state")
+    answer = engine.generate(QUESTION)
+    (tmp_path / "state" / "factors.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(StateError, match="corrupt"):
+        engine.load(tmp_path / "state")
+    assert engine.chunk_sources == ["kept"] and engine.generate(QUESTION) == answer
+
+
+def _answer_loss(backbone: Backbone, question: str, answer: str) -> float:
+    """Mean negative log-likelihood of ``answer``'s tokens after ``question`` as a chat."""
+    prompt = backbone.encode_chat([{"role": "user", "content": question}])
+    answer_ids = backbone.tokenizer(answer, add_special_tokens=False, return_tensors="pt")
+    ids = torch.cat([prompt, answer_ids["input_ids"]], dim=1)
+    labels = ids.clone()
+    labels[:, : prompt.shape[1]] = -100
+    with torch.no_grad():
+        return float(backbone.model(input_ids=ids, labels=labels).loss)
+
+
+def test_the_shipped_hypernetwork_puts_the_document_into_the_weights(
+    real_backbone: Backbone,
+) -> None:
+    """The trained file loads by default, and the LoRA it writes from a document it never saw
+    makes the document's answers likelier without the document in the prompt."""
+    engine = create_engine("doc2lora", real_backbone, make_config())
+    trained = {item.label: item.value for item in engine.info().details}["trained"]
+    assert trained.startswith("1200 steps on cuda")
+    document, questions = fictional_fact_set()
+    velmoria = [q for q in questions if q.doc_id == document[0].id]
+    closed_book = [_answer_loss(real_backbone, q.question, q.answers[0]) for q in velmoria]
+    engine.learn(document[0].text, doc_id=document[0].id)
+    with engine.applied():
+        learned = [_answer_loss(real_backbone, q.question, q.answers[0]) for q in velmoria]
+    engine.clear()
+    assert sum(learned) < sum(closed_book)
+
+
+def _logits_with(engine: Doc2LoraEngine) -> torch.Tensor:
+    ids = engine.backbone.tokenizer(QUESTION, return_tensors="pt")["input_ids"]
+    with engine.applied(), torch.no_grad():
+        return engine.backbone.model(input_ids=ids).logits
+
+
+@pytest.mark.parametrize("composition", ["mean", "sum"])
+def test_composition_averages_or_adds_the_chunks(tiny_backbone: Backbone, composition: str) -> None:
+    """The same document learned twice: its mean is itself, its sum is a stronger update."""
+    engine = _engine(tiny_backbone, composition=composition)
+    engine.learn("The drem is the money of Velmoria.", doc_id="once")
+    once = _logits_with(engine)
+    engine.learn("The drem is the money of Velmoria.", doc_id="twice")
+    twice = _logits_with(engine)
+    engine.clear()
+    if composition == "mean":
+        torch.testing.assert_close(twice, once, atol=1e-5, rtol=1e-4)
+    else:
+        assert not torch.allclose(twice, once, atol=1e-3)
