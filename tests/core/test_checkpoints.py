@@ -8,14 +8,17 @@ from continual_learning.core.checkpoints import CheckpointManager
 from continual_learning.engines.registry import create_engine, engine_names
 from continual_learning.errors import StateError, WorkbenchError
 
-from helpers import build_tiny_backbone, make_config
+from helpers import build_tiny_backbone, make_config, plumbing_hypernetwork
 
 DOC = "Zorblax Quentaro is the capital of Velmoria, founded in 1843 by Ardent Plume."
 QUESTION = "What is the capital of Velmoria?"
 
 
 def _engine(name: str, backbone=None):  # type: ignore[no-untyped-def]
-    config = make_config(generation={"max_new_tokens": 6})
+    config = make_config(
+        generation={"max_new_tokens": 6},
+        doc2lora={"hypernetwork": str(plumbing_hypernetwork())},
+    )
     return create_engine(name, backbone or build_tiny_backbone(), config)
 
 
