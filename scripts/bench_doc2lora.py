@@ -21,7 +21,6 @@ One run, on the default model with the shipped (or ``--hypernetwork``) hypernetw
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import statistics
 import sys
@@ -33,7 +32,8 @@ from rich.console import Console
 from rich.table import Table
 
 from continual_learning.config.loader import load_config
-from continual_learning.core.backbone import Backbone, load_backbone
+from continual_learning.core.backbone import Backbone, ChatMessage, load_backbone
+from continual_learning.core.perplexity import answer_nll
 from continual_learning.core.prompts import passages_prompt
 from continual_learning.core.squad import load_squad
 from continual_learning.engines.base import Engine
@@ -81,17 +81,8 @@ def learn_vs_forward(backbone: Backbone, engine: Engine, texts: list[str]) -> di
     }
 
 
-def answer_nll(backbone: Backbone, system_prompt: str, user: str, answer: str) -> float:
-    """Mean negative log-likelihood of ``answer``'s tokens after ``user`` as a chat turn."""
-    prompt = backbone.encode_chat(
-        [{"role": "system", "content": system_prompt}, {"role": "user", "content": user}]
-    )
-    answer_ids = backbone.tokenizer(answer, add_special_tokens=False, return_tensors="pt")
-    ids = torch.cat([prompt, answer_ids["input_ids"].to(prompt.device)], dim=1)
-    labels = ids.clone()
-    labels[:, : prompt.shape[1]] = -100
-    with torch.no_grad():
-        return float(backbone.model(input_ids=ids, labels=labels).loss)
+def as_chat(system_prompt: str, user: str) -> list[ChatMessage]:
+    return [{"role": "system", "content": system_prompt}, {"role": "user", "content": user}]
 
 
 def answer_likelihood(
@@ -102,13 +93,15 @@ def answer_likelihood(
     for document in inputs.documents:
         asked = [q for q in inputs.questions if q.doc_id == document.id]
         for q in asked:
-            closed.append(answer_nll(backbone, system_prompt, q.question, q.answers[0]))
+            closed.append(answer_nll(backbone, as_chat(system_prompt, q.question), q.answers[0]))
             with_text = passages_prompt([document.text], q.question)
-            in_context.append(answer_nll(backbone, system_prompt, with_text, q.answers[0]))
+            in_context.append(answer_nll(backbone, as_chat(system_prompt, with_text), q.answers[0]))
         engine.learn(document.text, doc_id=document.id)
         with engine.applied():
             for q in asked:
-                learned.append(answer_nll(backbone, system_prompt, q.question, q.answers[0]))
+                learned.append(
+                    answer_nll(backbone, as_chat(system_prompt, q.question), q.answers[0])
+                )
         engine.clear()
     better = sum(d < c for d, c in zip(learned, closed, strict=True))
     return {
@@ -185,7 +178,7 @@ def main() -> int:
         "device": str(backbone.device),
         "torch_threads": torch.get_num_threads(),
         "hypernetwork": engine_info,
-        "card": dataclasses.asdict(engine.card),  # type: ignore[attr-defined]
+        "card": engine.card.to_json(),  # type: ignore[attr-defined]
         "answer_nll": likelihood,
         "speed": speed,
         "reports": {name: report.to_dict() for name, report in reports.items()},

@@ -137,7 +137,7 @@ def plumbing_hypernetwork() -> Path:
     import torch
 
     from continual_learning.engines.doc2lora.hypernetwork import PerceiverHypernetwork
-    from continual_learning.engines.doc2lora.injection import hypernetwork_shape
+    from continual_learning.engines.doc2lora.injection import configured_shape
     from continual_learning.engines.doc2lora.weights_file import (
         HypernetworkCard,
         save_hypernetwork,
@@ -146,16 +146,7 @@ def plumbing_hypernetwork() -> Path:
     settings = make_config().engine("doc2lora")
     backbone = build_tiny_backbone()
     torch.manual_seed(0)
-    network = PerceiverHypernetwork(
-        hypernetwork_shape(
-            backbone.model,
-            targets=settings.target_modules,  # type: ignore[attr-defined]
-            rank=settings.rank,  # type: ignore[attr-defined]
-            latent_dim=settings.latent_dim,  # type: ignore[attr-defined]
-            num_blocks=settings.num_blocks,  # type: ignore[attr-defined]
-            num_heads=settings.num_heads,  # type: ignore[attr-defined]
-        )
-    )
+    network = PerceiverHypernetwork(configured_shape(backbone.model, settings))  # type: ignore[arg-type]
     with torch.no_grad():
         for head in network.heads.values():
             head.to_b.weight.normal_(0.0, 0.5)

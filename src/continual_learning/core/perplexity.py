@@ -1,4 +1,5 @@
-"""Perplexity of the backbone, as it currently is (with whatever an engine changed), on text."""
+"""How likely the backbone, as it currently is (with whatever an engine changed), finds text:
+perplexity over plain text, and the loss of an answer after a chat prompt."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Sequence
 
 import torch
 
-from continual_learning.core.backbone import Backbone
+from continual_learning.core.backbone import Backbone, ChatMessage
 
 
 def perplexity(backbone: Backbone, texts: Sequence[str], *, max_tokens: int = 512) -> float:
@@ -25,3 +26,23 @@ def perplexity(backbone: Backbone, texts: Sequence[str], *, max_tokens: int = 51
     if total_tokens == 0:
         raise ValueError("perplexity needs at least one text of two or more tokens")
     return math.exp(total_loss / total_tokens)
+
+
+def chat_with_answer(
+    backbone: Backbone, messages: Sequence[ChatMessage], answer: str
+) -> tuple[torch.Tensor, int]:
+    """``messages`` as a chat prompt followed by ``answer``'s tokens (1 x T, on the backbone's
+    device), and how many of the T are the answer's."""
+    prompt = backbone.encode_chat(messages)
+    answer_ids = backbone.tokenizer(answer, add_special_tokens=False, return_tensors="pt")
+    answer_ids = answer_ids["input_ids"].to(prompt.device)
+    return torch.cat([prompt, answer_ids], dim=1), answer_ids.shape[1]
+
+
+def answer_nll(backbone: Backbone, messages: Sequence[ChatMessage], answer: str) -> float:
+    """Mean negative log-likelihood of ``answer``'s tokens as the reply to ``messages``."""
+    ids, answer_tokens = chat_with_answer(backbone, messages, answer)
+    labels = ids.clone()
+    labels[:, : ids.shape[1] - answer_tokens] = -100
+    with torch.no_grad():
+        return float(backbone.model(input_ids=ids, labels=labels).loss)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from continual_learning.core.backbone import Backbone, weights_fingerprint
+from continual_learning.core.perplexity import answer_nll
 from continual_learning.core.questions import fictional_fact_set
 from continual_learning.engines.doc2lora.engine import Doc2LoraEngine
 from continual_learning.engines.registry import create_engine
@@ -88,14 +89,7 @@ def test_corrupt_factors_are_refused_and_nothing_changes(
 
 
 def _answer_loss(backbone: Backbone, question: str, answer: str) -> float:
-    """Mean negative log-likelihood of ``answer``'s tokens after ``question`` as a chat."""
-    prompt = backbone.encode_chat([{"role": "user", "content": question}])
-    answer_ids = backbone.tokenizer(answer, add_special_tokens=False, return_tensors="pt")
-    ids = torch.cat([prompt, answer_ids["input_ids"]], dim=1)
-    labels = ids.clone()
-    labels[:, : prompt.shape[1]] = -100
-    with torch.no_grad():
-        return float(backbone.model(input_ids=ids, labels=labels).loss)
+    return answer_nll(backbone, [{"role": "user", "content": question}], answer)
 
 
 def test_the_shipped_hypernetwork_puts_the_document_into_the_weights(

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from continual_learning.core.backbone import Backbone, ChatMessage
+from continual_learning.core.perplexity import chat_with_answer
 from continual_learning.core.prompts import passages_prompt
 from continual_learning.engines.doc2lora.activations import chunk_activations
 from continual_learning.engines.doc2lora.hypernetwork import PerceiverHypernetwork
@@ -27,13 +28,6 @@ class DistillationExample:
 
     document: str
     qa_pairs: tuple[tuple[str, str], ...]
-
-
-def _answered(
-    backbone: Backbone, messages: list[ChatMessage], answer_ids: torch.Tensor
-) -> torch.Tensor:
-    prompt = backbone.encode_chat(messages)
-    return torch.cat([prompt, answer_ids.to(prompt.device)], dim=1)
 
 
 def _answer_logits(backbone: Backbone, ids: torch.Tensor, answer_tokens: int) -> torch.Tensor:
@@ -66,15 +60,12 @@ def distillation_loss(
     factors = hypernetwork(chunk_activations(backbone, example.document))
     losses = []
     for question, answer in example.qa_pairs:
-        answer_ids = backbone.tokenizer(answer, add_special_tokens=False, return_tensors="pt")
-        answer_ids = answer_ids["input_ids"]
-        answer_tokens = answer_ids.shape[1]
         with_document = passages_prompt([example.document], question)
-        teacher_ids = _answered(
-            backbone, [system, {"role": "user", "content": with_document}], answer_ids
+        teacher_ids, answer_tokens = chat_with_answer(
+            backbone, [system, {"role": "user", "content": with_document}], answer
         )
-        student_ids = _answered(
-            backbone, [system, {"role": "user", "content": question}], answer_ids
+        student_ids, _ = chat_with_answer(
+            backbone, [system, {"role": "user", "content": question}], answer
         )
         with torch.no_grad():
             teacher = _answer_logits(backbone, teacher_ids, answer_tokens)

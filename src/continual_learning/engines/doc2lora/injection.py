@@ -102,10 +102,6 @@ def concatenate(parts: Sequence[LoraFactors]) -> LoraFactors:
     }
 
 
-def factor_rank(factors: LoraFactors) -> int:
-    return next(iter(factors.values()))[0].shape[1]
-
-
 def peft_weights(model: nn.Module, factors: LoraFactors) -> LoraWeights:
     """The factors under peft's parameter names (``...down_proj.lora_A.weight``)."""
     weights: LoraWeights = {}

@@ -15,8 +15,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from continual_learning.core.paths import project_root, user_data_dir
 from continual_learning.core.storage import atomic_write_json, read_json, safe_name
 from continual_learning.engines.doc2lora.hypernetwork import (
@@ -114,7 +112,3 @@ def check_fits(shape: HypernetworkShape, expected: HypernetworkShape, path: Path
         raise StateError(
             f"hypernetwork {path} does not fit this backbone and config: " + "; ".join(differences)
         )
-
-
-def trained_weights(network: PerceiverHypernetwork) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in network.state_dict().items()}
