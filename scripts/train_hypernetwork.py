@@ -33,7 +33,7 @@ from rich.console import Console
 
 from continual_learning.config.loader import load_config
 from continual_learning.core.backbone import Backbone, load_backbone
-from continual_learning.core.squad import SquadParagraph, load_squad
+from continual_learning.core.squad import SquadParagraph, load_squad, split_by_article
 from continual_learning.core.storage import atomic_write_json, read_json
 from continual_learning.engines.doc2lora.config import Doc2LoraConfig
 from continual_learning.engines.doc2lora.distillation import DistillationExample
@@ -42,7 +42,6 @@ from continual_learning.engines.doc2lora.injection import configured_shape
 from continual_learning.engines.doc2lora.trainer import (
     HypernetworkTrainer,
     TrainingPlan,
-    split_by_article,
     squad_examples,
     teacher_examples,
 )

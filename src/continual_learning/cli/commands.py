@@ -230,6 +230,7 @@ def bench(args: argparse.Namespace, workbench: Workbench) -> int:
             seed=args.seed,
             heldout=args.heldout,
             episode_size=args.episode_size,
+            last_articles=args.last_articles,
         )
     return _run_comparison(args, workbench, inputs)
 

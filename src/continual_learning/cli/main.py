@@ -78,6 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     squad.add_argument("--seed", type=int, default=0)
     squad.add_argument("--squad", type=Path, help="SQuAD JSON (default: config squad.path)")
     squad.add_argument(
+        "--last-articles",
+        type=int,
+        default=0,
+        metavar="K",
+        help="draw paragraphs only from the file's last K articles (5: those Doc-to-LoRA's "
+        "hypernetwork was not trained on); default 0, every article",
+    )
+    squad.add_argument(
         "--episode-size",
         type=int,
         default=10,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +92,20 @@ def sample_paragraphs(
     if n > len(pool):
         raise DatasetError(f"asked for {n} SQuAD paragraphs, only {len(pool)} are available")
     return random.Random(seed).sample(pool, n)
+
+
+def split_by_article(
+    paragraphs: Sequence[SquadParagraph], last_articles: int
+) -> tuple[list[SquadParagraph], list[SquadParagraph]]:
+    """(the rest, the last ``last_articles`` articles of the file). Whole articles are split, not
+    paragraphs, so nothing on the held side shares a topic page with the rest: the Doc-to-LoRA
+    trainer trains on the rest and ``bench squad --last-articles`` learns the held side."""
+    titles = list(dict.fromkeys(p.title for p in paragraphs))
+    held = set(titles[max(0, len(titles) - last_articles) :]) if last_articles > 0 else set()
+    return (
+        [p for p in paragraphs if p.title not in held],
+        [p for p in paragraphs if p.title in held],
+    )
 
 
 def resolve_squad_path(config: SquadConfig, *, cache_dir: Path | None = None) -> Path:

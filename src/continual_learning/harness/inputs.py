@@ -9,7 +9,12 @@ from pathlib import Path
 
 from continual_learning.core.documents import read_documents
 from continual_learning.core.questions import fictional_fact_set, read_questions
-from continual_learning.core.squad import SquadParagraph, load_squad, sample_paragraphs
+from continual_learning.core.squad import (
+    SquadParagraph,
+    load_squad,
+    sample_paragraphs,
+    split_by_article,
+)
 from continual_learning.errors import DatasetError
 from continual_learning.types import Document, QAItem
 
@@ -57,13 +62,25 @@ def squad_inputs(
     unanswerable_per_paragraph: int = 1,
     heldout: int = 10,
     episode_size: int = 0,
+    last_articles: int = 0,
 ) -> ComparisonInputs:
     """``n`` seeded paragraphs as documents with some answerable and unanswerable questions each;
-    ``heldout`` other paragraphs (never learned) for forgetting."""
+    ``heldout`` other paragraphs (never learned) for forgetting. ``last_articles`` > 0 draws both
+    from the last that many articles of the file only: the articles a trained engine (Doc-to-LoRA's
+    hypernetwork, by default the last 5) never saw."""
+    if last_articles < 0:
+        raise DatasetError(f"last_articles must be 0 (every article) or more, got {last_articles}")
     paragraphs = load_squad(path)
+    if last_articles > 0:
+        paragraphs = split_by_article(paragraphs, last_articles)[1]
     chosen = sample_paragraphs(paragraphs, n, seed=seed)
     chosen_ids = {p.id for p in chosen}
     rest = [p for p in paragraphs if p.id not in chosen_ids and p.answerable]
+    if len(rest) < heldout:
+        raise DatasetError(
+            f"{heldout} held-out paragraphs asked for, only {len(rest)} left after the {n} learned"
+            + (f" in the last {last_articles} articles" if last_articles > 0 else "")
+        )
     random.Random(seed + 1).shuffle(rest)
     questions = tuple(
         q
@@ -75,7 +92,8 @@ def squad_inputs(
     )
     heldout_questions, heldout_texts = _heldout(rest, heldout, 1)
     return ComparisonInputs(
-        dataset=f"squad:{path.name}:n={n}:seed={seed}",
+        dataset=f"squad:{path.name}:n={n}:seed={seed}"
+        + (f":last-articles={last_articles}" if last_articles > 0 else ""),
         documents=tuple(p.as_document() for p in chosen),
         questions=questions,
         heldout_questions=heldout_questions,

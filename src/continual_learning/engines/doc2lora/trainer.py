@@ -2,7 +2,7 @@
 
 Data: SQuAD paragraphs with their answerable questions (``squad_examples``), plus questions the
 teacher writes itself about some of them (``teacher_examples``); whole articles are held out
-(``split_by_article``), so the paragraphs the benchmark learns were never trained on.
+(``core.squad.split_by_article``), so the paragraphs the benchmark learns were never trained on.
 Each step takes one example in a seeded order, computes ``distillation_loss`` and updates the
 hypernetwork with AdamW and a cosine schedule with warmup (transformers'). accelerate places the
 work on whatever the machine has.
@@ -64,18 +64,6 @@ class TrainingLog:
     losses: list[float] = field(default_factory=list)
     evaluations: list[dict[str, float]] = field(default_factory=list)
     """``{"step", "heldout_kl"}`` at each evaluation; step 0 is the untrained baseline."""
-
-
-def split_by_article(
-    paragraphs: Sequence[SquadParagraph], heldout_articles: int
-) -> tuple[list[SquadParagraph], list[SquadParagraph]]:
-    """(training, held-out): the last ``heldout_articles`` articles of the file are held out."""
-    titles = list(dict.fromkeys(p.title for p in paragraphs))
-    held = set(titles[len(titles) - heldout_articles :]) if heldout_articles else set()
-    return (
-        [p for p in paragraphs if p.title not in held],
-        [p for p in paragraphs if p.title in held],
-    )
 
 
 def squad_examples(
