@@ -35,9 +35,8 @@ from continual_learning.config.loader import load_config
 from continual_learning.core.backbone import Backbone, ChatMessage, load_backbone
 from continual_learning.core.perplexity import answer_nll
 from continual_learning.core.prompts import passages_prompt
-from continual_learning.core.squad import load_squad
+from continual_learning.core.squad import load_squad, split_by_article
 from continual_learning.engines.base import Engine
-from continual_learning.engines.doc2lora.trainer import split_by_article
 from continual_learning.engines.registry import create_engine
 from continual_learning.harness import ComparisonInputs, EngineRun, compare, fictional_fact_inputs
 from continual_learning.harness.outputs import write_plot

@@ -2,10 +2,13 @@
 
 Teacher: the frozen backbone with the paragraph in its prompt. Student: the backbone with the
 LoRA the hypernetwork writes from that paragraph, and no paragraph. Loss: KL on the answer's
-tokens (``engines/doc2lora/distillation.py``). Data: SQuAD 2.0 paragraphs and their answerable
-questions, plus questions the backbone writes itself about ``--teacher-questions`` of the training
-paragraphs (written once, kept in the run folder as ``teacher_questions.json``, so a resumed run,
-or a run on another machine given the folder, trains on the same ones); the last
+tokens (``engines/doc2lora/distillation.py``): SQuAD's gold span, or with ``--answers teacher``
+the teacher's own reply (written once, in batches, and kept in the run folder as
+``teacher_answers.json``). Data: SQuAD 2.0 paragraphs and their answerable questions (with
+``--include-unanswerable`` the unanswerable ones too, teacher replies only), plus questions the
+backbone writes itself about ``--teacher-questions`` of the training paragraphs (written once,
+kept in the run folder as ``teacher_questions.json``, so a resumed run, or a run on another
+machine given the folder, trains on the same ones); the last
 ``--heldout-articles`` articles are never trained on (the benchmark learns those). Resumable
 (``--resume``): the run folder keeps the last checkpoint. ``--init-from FILE`` starts from a
 trained hypernetwork instead of random weights (a fresh schedule; the card keeps FILE's card).
@@ -32,7 +35,8 @@ import torch
 from rich.console import Console
 
 from continual_learning.config.loader import load_config
-from continual_learning.core.backbone import Backbone, load_backbone
+from continual_learning.config.schema import AppConfig
+from continual_learning.core.backbone import Backbone, GenerationOptions, load_backbone
 from continual_learning.core.squad import SquadParagraph, load_squad, split_by_article
 from continual_learning.core.storage import atomic_write_json, read_json
 from continual_learning.engines.doc2lora.config import Doc2LoraConfig
@@ -43,6 +47,7 @@ from continual_learning.engines.doc2lora.trainer import (
     HypernetworkTrainer,
     TrainingPlan,
     squad_examples,
+    teacher_answered,
     teacher_examples,
 )
 from continual_learning.engines.doc2lora.weights_file import (
@@ -55,6 +60,8 @@ from continual_learning.engines.doc2lora.weights_file import (
 from continual_learning.ui.progress import progress_bars
 
 TEACHER_QUESTIONS = "teacher_questions.json"
+TEACHER_ANSWERS = "teacher_answers.json"
+HELDOUT_ANSWERS = "heldout_teacher_answers.json"
 
 
 def parse_args() -> argparse.Namespace:
@@ -74,6 +81,26 @@ def parse_args() -> argparse.Namespace:
         default=0,
         help="training paragraphs the backbone writes its own questions about",
     )
+    parser.add_argument(
+        "--answers",
+        choices=("gold", "teacher"),
+        default="gold",
+        help="distil on SQuAD's gold answer spans, or on the teacher's own replies (paragraph "
+        "in view), written once in batches and kept in the run folder",
+    )
+    parser.add_argument("--questions-per-paragraph", type=int, default=4)
+    parser.add_argument(
+        "--include-unanswerable",
+        action="store_true",
+        help="also ask SQuAD 2.0's unanswerable questions (needs --answers teacher)",
+    )
+    parser.add_argument("--teacher-batch", type=int, default=32, help="replies per generate call")
+    parser.add_argument(
+        "--max-seconds",
+        type=float,
+        default=None,
+        help="stop this session after this long (checkpointed; continue with --resume)",
+    )
     parser.add_argument("--run-dir", type=Path, required=True, help="checkpoints while training")
     parser.add_argument("--resume", action="store_true", help="continue the run in --run-dir")
     parser.add_argument("--output", type=Path, default=None, help="default: the shipped path")
@@ -83,7 +110,10 @@ def parse_args() -> argparse.Namespace:
         default=None,
         help="start from this trained hypernetwork (a fresh schedule; its card is kept)",
     )
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.include_unanswerable and args.answers != "teacher":
+        parser.error("--include-unanswerable needs --answers teacher (no gold answer to train on)")
+    return args
 
 
 def main() -> int:
@@ -99,10 +129,22 @@ def main() -> int:
     train_paragraphs, heldout_paragraphs = split_by_article(
         load_squad(args.squad), args.heldout_articles
     )
-    examples, heldout = squad_examples(train_paragraphs), squad_examples(heldout_paragraphs)
+    asked = {
+        "max_questions": args.questions_per_paragraph,
+        "unanswerable": args.include_unanswerable,
+    }
+    examples = squad_examples(train_paragraphs, **asked)
+    heldout = squad_examples(heldout_paragraphs, **asked)
     args.run_dir.mkdir(parents=True, exist_ok=True)
     written = _teacher_questions(backbone, train_paragraphs, args)
     examples += written
+    squad_count = _questions(examples) - _questions(written)
+    if args.answers == "teacher":
+        examples = _teacher_replies(backbone, examples, TEACHER_ANSWERS, config, args)
+        heldout = _teacher_replies(backbone, heldout, HELDOUT_ANSWERS, config, args)
+    if not examples:
+        console.print(f"[red]no training questions in {args.squad} outside the held-out articles")
+        return 2
     plan = TrainingPlan(
         steps=args.steps,
         learning_rate=args.learning_rate,
@@ -123,7 +165,13 @@ def main() -> int:
     )
     started = time.perf_counter()
     with progress_bars() as on_event:
-        log = trainer.train(examples, heldout, resume=args.resume, on_event=on_event)
+        log = trainer.train(
+            examples,
+            heldout,
+            resume=args.resume,
+            stop_after_seconds=args.max_seconds,
+            on_event=on_event,
+        )
     output = args.output or shipped_hypernetwork_path(backbone.name)
     card = HypernetworkCard(
         backbone=backbone.name,
@@ -132,10 +180,15 @@ def main() -> int:
         seconds=round(log.seconds, 1),
         device=str(trainer.accelerator.device),
         data=(
-            f"{args.squad.name}: {_questions(examples) - _questions(written)} SQuAD questions "
+            f"{args.squad.name}: {squad_count} SQuAD questions "
             f"and {_questions(written)} written by the backbone on {len(written)} of the "
             f"{len(train_paragraphs)} training paragraphs; "
-            f"last {args.heldout_articles} articles held out"
+            f"last {args.heldout_articles} articles held out; distilled on "
+            + (
+                f"the teacher's own replies ({_questions(examples)} non-empty)"
+                if args.answers == "teacher"
+                else "the gold answer spans"
+            )
         ),
         evaluation={"heldout_kl": log.evaluations, "final_train_loss": _mean_tail(log.losses)},
         started_from=started_from,
@@ -162,19 +215,52 @@ def _teacher_questions(
     read from the run folder when an earlier run wrote them."""
     cache = args.run_dir / TEACHER_QUESTIONS
     if cache.is_file():
-        return [
-            DistillationExample(document=row["document"], qa_pairs=tuple(map(tuple, row["qa"])))
-            for row in read_json(cache, what="teacher-written questions")
-        ]
+        return _read_examples(cache, "teacher-written questions")
     if not args.teacher_questions:
         return []
     count = min(args.teacher_questions, len(paragraphs))
     chosen = random.Random(args.seed).sample(paragraphs, count)
     with progress_bars() as on_event:
         written = teacher_examples(backbone, chosen, on_event=on_event)
-    rows = [{"document": e.document, "qa": [list(pair) for pair in e.qa_pairs]} for e in written]
-    atomic_write_json(cache, rows)
+    _write_examples(cache, written)
     return written
+
+
+def _teacher_replies(
+    backbone: Backbone,
+    examples: list[DistillationExample],
+    cache_name: str,
+    config: AppConfig,
+    args: argparse.Namespace,
+) -> list[DistillationExample]:
+    """``examples`` answered by the teacher (``teacher_answered``), read from the run folder
+    when an earlier session wrote them, so a resumed run trains on the same replies."""
+    cache = args.run_dir / cache_name
+    if cache.is_file():
+        return _read_examples(cache, "teacher answers")
+    with progress_bars() as on_event:
+        answered = teacher_answered(
+            backbone,
+            examples,
+            system_prompt=config.generation.system_prompt,
+            options=GenerationOptions.from_config(config.generation),
+            batch_size=args.teacher_batch,
+            on_event=on_event,
+        )
+    _write_examples(cache, answered)
+    return answered
+
+
+def _read_examples(path: Path, what: str) -> list[DistillationExample]:
+    return [
+        DistillationExample(document=row["document"], qa_pairs=tuple(map(tuple, row["qa"])))
+        for row in read_json(path, what=what)
+    ]
+
+
+def _write_examples(path: Path, examples: list[DistillationExample]) -> None:
+    rows = [{"document": e.document, "qa": [list(pair) for pair in e.qa_pairs]} for e in examples]
+    atomic_write_json(path, rows)
 
 
 def _questions(examples: list[DistillationExample]) -> int:

@@ -61,3 +61,17 @@ def test_real_model_loads_with_its_chat_template(real_backbone) -> None:
         GenerationOptions(max_new_tokens=16),
     )
     assert "Paris" in answer
+
+
+def test_a_batch_generates_what_each_prompt_generates_alone(real_backbone) -> None:
+    options = GenerationOptions(max_new_tokens=12)
+    prompts = [
+        real_backbone.encode_chat([{"role": "user", "content": text}])
+        for text in (
+            "What is the capital of France?",
+            "Name a large animal that lives in the ocean and breathes air.",
+            "2 + 2 =",
+        )
+    ]
+    alone = [real_backbone.generate_from_ids(ids, options) for ids in prompts]
+    assert real_backbone.generate_batch(prompts, options) == alone

@@ -19,6 +19,7 @@ from continual_learning.errors import ModelError
 
 if TYPE_CHECKING:
     import torch
+    from transformers import GenerationConfig as HFGenerationConfig
     from transformers import LogitsProcessor, PreTrainedModel, PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
@@ -91,6 +92,26 @@ class Backbone:
             ids = self.tokenizer(transcript + "assistant:", add_special_tokens=True)["input_ids"]
         return torch.tensor([ids], dtype=torch.long, device=self.device)
 
+    def _generation_config(self, options: GenerationOptions) -> HFGenerationConfig:
+        from transformers import GenerationConfig as HFGenerationConfig
+
+        eos = self.tokenizer.eos_token_id
+        return HFGenerationConfig(
+            max_new_tokens=options.max_new_tokens,
+            do_sample=options.do_sample,
+            temperature=options.temperature if options.do_sample else None,
+            top_p=options.top_p if options.do_sample else None,
+            top_k=None,
+            eos_token_id=eos,
+            pad_token_id=self.pad_token_id,
+        )
+
+    @property
+    def pad_token_id(self) -> int:
+        """The tokenizer's padding id, else end-of-sequence (SmolLM2 has no separate pad)."""
+        pad = self.tokenizer.pad_token_id
+        return int(pad if pad is not None else self.tokenizer.eos_token_id)
+
     def generate_from_ids(
         self,
         input_ids: torch.Tensor,
@@ -100,31 +121,46 @@ class Backbone:
     ) -> str:
         """Decode a continuation of ``input_ids`` (1, T) and return only the new text."""
         import torch
-        from transformers import GenerationConfig as HFGenerationConfig
         from transformers import LogitsProcessorList
 
-        eos = self.tokenizer.eos_token_id
-        pad = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else eos
-        gen_config = HFGenerationConfig(
-            max_new_tokens=options.max_new_tokens,
-            do_sample=options.do_sample,
-            temperature=options.temperature if options.do_sample else None,
-            top_p=options.top_p if options.do_sample else None,
-            top_k=None,
-            eos_token_id=eos,
-            pad_token_id=pad,
-        )
         if options.do_sample:
             torch.manual_seed(options.seed)
         with torch.inference_mode():
             output = self.model.generate(
                 input_ids=input_ids,
                 attention_mask=torch.ones_like(input_ids),
-                generation_config=gen_config,
+                generation_config=self._generation_config(options),
                 logits_processor=LogitsProcessorList(logits_processors),
             )
         new_tokens = output[0, input_ids.shape[1] :]
         return self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+
+    def generate_batch(
+        self, prompts: Sequence[torch.Tensor], options: GenerationOptions
+    ) -> list[str]:
+        """Continuations of several prompts (each 1 x T) in one ``generate`` call.
+
+        Prompts are left-padded, so every one ends where its reply begins; on a GPU this turns
+        thousands of short replies (a trainer's teacher answers) from hours into minutes."""
+        import torch
+
+        longest = max(p.shape[1] for p in prompts)
+        ids = torch.full((len(prompts), longest), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for row, prompt in enumerate(prompts):
+            ids[row, longest - prompt.shape[1] :] = prompt[0].cpu()
+            mask[row, longest - prompt.shape[1] :] = 1
+        if options.do_sample:
+            torch.manual_seed(options.seed)
+        with torch.inference_mode():
+            output = self.model.generate(
+                input_ids=ids.to(self.device),
+                attention_mask=mask.to(self.device),
+                generation_config=self._generation_config(options),
+            )
+        return [
+            self.tokenizer.decode(row[longest:], skip_special_tokens=True).strip() for row in output
+        ]
 
     def chat(
         self,

@@ -7,18 +7,24 @@ from pathlib import Path
 import pytest
 import torch
 
-from continual_learning.core.backbone import Backbone
+from continual_learning.core.backbone import Backbone, GenerationOptions
+from continual_learning.core.prompts import passages_prompt
 from continual_learning.core.squad import SquadParagraph
-from continual_learning.engines.doc2lora.distillation import DistillationExample
+from continual_learning.engines.doc2lora.distillation import (
+    DistillationExample,
+    distillation_loss,
+)
 from continual_learning.engines.doc2lora.hypernetwork import PerceiverHypernetwork
 from continual_learning.engines.doc2lora.injection import hypernetwork_shape
 from continual_learning.engines.doc2lora.trainer import (
     HypernetworkTrainer,
     TrainingPlan,
     example_order,
+    squad_examples,
+    teacher_answered,
     teacher_examples,
 )
-from continual_learning.types import ProgressEvent
+from continual_learning.types import ProgressEvent, QAItem
 
 from helpers import build_tiny_backbone
 
@@ -104,3 +110,83 @@ def test_the_teacher_writes_questions_answered_from_the_paragraph(real_backbone:
         assert question.endswith("?")
         assert set(answer.lower().replace(".", " ").replace(",", " ").split()) & words
     assert events[-1] == ProgressEvent(task="teacher questions", completed=1, total=1)
+
+
+def test_questions_of_one_paragraph_are_distilled_in_one_batch_as_if_one_by_one() -> None:
+    backbone = build_tiny_backbone()
+    torch.manual_seed(0)
+    shape = hypernetwork_shape(
+        backbone.model, targets=("down_proj",), rank=2, latent_dim=16, num_blocks=1, num_heads=2
+    )
+    network = PerceiverHypernetwork(shape)
+    for parameter in network.parameters():  # a non-zero LoRA, so the student differs
+        torch.nn.init.normal_(parameter, std=0.05)
+    example = EXAMPLES[0]  # two questions whose prompts and answers differ in length
+    batched = distillation_loss(backbone, network, example, system_prompt="Answer.")
+    alone = [
+        distillation_loss(
+            backbone,
+            network,
+            DistillationExample(document=example.document, qa_pairs=(pair,)),
+            system_prompt="Answer.",
+        )
+        for pair in example.qa_pairs
+    ]
+    assert float(batched.detach()) > 0
+    torch.testing.assert_close(batched, torch.stack(alone).mean(), rtol=1e-4, atol=1e-5)
+
+
+def _paragraph(questions: tuple[QAItem, ...]) -> SquadParagraph:
+    return SquadParagraph(
+        id="p",
+        title="t",
+        context="Zorblax Quentaro is the capital of Velmoria.",
+        questions=questions,
+    )
+
+
+def test_squad_examples_add_unanswerable_questions_only_when_asked() -> None:
+    answerable = QAItem(id="a", question="What is the capital?", answers=("Zorblax Quentaro",))
+    impossible = QAItem(id="b", question="Who is the king?", answers=())
+    paragraph = _paragraph((answerable, impossible))
+    assert squad_examples([paragraph])[0].qa_pairs == (
+        ("What is the capital?", "Zorblax Quentaro"),
+    )
+    both = squad_examples([paragraph], unanswerable=True)[0].qa_pairs
+    assert both == (("What is the capital?", "Zorblax Quentaro"), ("Who is the king?", ""))
+    assert squad_examples([paragraph], max_questions=1, unanswerable=True)[0].qa_pairs == both[:1]
+    assert squad_examples([_paragraph((impossible,))]) == []
+
+
+def test_the_teacher_answers_with_the_paragraph_in_view(real_backbone: Backbone) -> None:
+    options = GenerationOptions(max_new_tokens=16)
+    events: list[ProgressEvent] = []
+    answered = teacher_answered(
+        real_backbone,
+        EXAMPLES,
+        system_prompt="Answer briefly.",
+        options=options,
+        batch_size=2,
+        on_event=events.append,
+    )
+    assert [e.document for e in answered] == [e.document for e in EXAMPLES]
+    for example, original in zip(answered, EXAMPLES, strict=True):
+        assert [q for q, _ in example.qa_pairs] == [q for q, _ in original.qa_pairs]
+        for question, reply in example.qa_pairs:  # the in-context engine's own answer
+            expected = real_backbone.chat(
+                [
+                    {"role": "system", "content": "Answer briefly."},
+                    {"role": "user", "content": passages_prompt([example.document], question)},
+                ],
+                options,
+            )
+            assert reply == expected and reply
+    assert [e.completed for e in events] == [2, 3]
+
+
+def test_a_time_limit_checkpoints_and_a_resume_finishes(tmp_path: Path) -> None:
+    first = _trainer(build_tiny_backbone(), tmp_path, steps=4)
+    log = first.train(EXAMPLES, [], stop_after_seconds=0.0)
+    assert log.step == 1 and (tmp_path / "last.safetensors").is_file()
+    resumed = _trainer(build_tiny_backbone(), tmp_path, steps=4)
+    assert resumed.train(EXAMPLES, [], resume=True).step == 4

@@ -9,6 +9,7 @@ hypernetwork learns; the gradient reaches it through the LoRA factors (``injecti
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -30,10 +31,31 @@ class DistillationExample:
     qa_pairs: tuple[tuple[str, str], ...]
 
 
-def _answer_logits(backbone: Backbone, ids: torch.Tensor, answer_tokens: int) -> torch.Tensor:
-    """Logits that predict the last ``answer_tokens`` tokens of ``ids`` (answer_tokens x vocab)."""
-    logits = backbone.model(input_ids=ids, use_cache=False).logits
-    return logits[0, -answer_tokens - 1 : -1].float()
+def _padded(rows: Sequence[torch.Tensor], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids (rows x longest) and their attention mask. Right padding keeps every
+    real token at its own position, so a causal model computes exactly what it would unpadded."""
+    longest = max(row.shape[1] for row in rows)
+    ids = torch.full((len(rows), longest), pad_id, dtype=torch.long, device=rows[0].device)
+    mask = torch.zeros_like(ids)
+    for index, row in enumerate(rows):
+        ids[index, : row.shape[1]] = row[0]
+        mask[index, : row.shape[1]] = 1
+    return ids, mask
+
+
+def _answer_logits(
+    backbone: Backbone, rows: Sequence[torch.Tensor], answer_tokens: Sequence[int]
+) -> list[torch.Tensor]:
+    """For each row of ids, the logits that predict its last ``answer_tokens`` tokens
+    (answer_tokens x vocab), all rows in one batched forward pass."""
+    tokenizer = backbone.tokenizer
+    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+    ids, mask = _padded(rows, pad_id)
+    logits = backbone.model(input_ids=ids, attention_mask=mask, use_cache=False).logits
+    return [
+        logits[index, row.shape[1] - count - 1 : row.shape[1] - 1].float()
+        for index, (row, count) in enumerate(zip(rows, answer_tokens, strict=True))
+    ]
 
 
 def _kl(teacher: torch.Tensor, student: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -54,22 +76,26 @@ def distillation_loss(
     system_prompt: str,
     temperature: float = 1.0,
 ) -> torch.Tensor:
-    """Mean ``KL(teacher || student)`` over the answers' tokens; differentiable in the
-    hypernetwork, which reads the document once for all its questions."""
+    """Mean over questions of ``KL(teacher || student)`` on the answer's tokens; differentiable
+    in the hypernetwork, which reads the document once for all its questions. The teacher sees
+    every question in one batch, the student likewise."""
     system: ChatMessage = {"role": "system", "content": system_prompt}
     factors = hypernetwork(chunk_activations(backbone, example.document))
-    losses = []
+    teacher_rows, student_rows, answer_tokens = [], [], []
     for question, answer in example.qa_pairs:
         with_document = passages_prompt([example.document], question)
-        teacher_ids, answer_tokens = chat_with_answer(
+        teacher_ids, count = chat_with_answer(
             backbone, [system, {"role": "user", "content": with_document}], answer
         )
         student_ids, _ = chat_with_answer(
             backbone, [system, {"role": "user", "content": question}], answer
         )
-        with torch.no_grad():
-            teacher = _answer_logits(backbone, teacher_ids, answer_tokens)
-        with hooked(backbone.model, factors):
-            student = _answer_logits(backbone, student_ids, answer_tokens)
-        losses.append(_kl(teacher, student, temperature))
+        teacher_rows.append(teacher_ids)
+        student_rows.append(student_ids)
+        answer_tokens.append(count)
+    with torch.no_grad():
+        teachers = _answer_logits(backbone, teacher_rows, answer_tokens)
+    with hooked(backbone.model, factors):
+        students = _answer_logits(backbone, student_rows, answer_tokens)
+    losses = [_kl(t, s, temperature) for t, s in zip(teachers, students, strict=True)]
     return torch.stack(losses).mean()

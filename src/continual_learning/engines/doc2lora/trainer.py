@@ -26,7 +26,8 @@ from typing import Any
 
 import torch
 
-from continual_learning.core.backbone import Backbone, GenerationOptions
+from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
+from continual_learning.core.prompts import passages_prompt
 from continual_learning.core.self_questions import questions_about
 from continual_learning.core.squad import SquadParagraph
 from continual_learning.core.storage import atomic_write_bytes, atomic_write_json, read_json
@@ -67,18 +68,72 @@ class TrainingLog:
 
 
 def squad_examples(
-    paragraphs: Sequence[SquadParagraph], *, max_questions: int = 4
+    paragraphs: Sequence[SquadParagraph], *, max_questions: int = 4, unanswerable: bool = False
 ) -> list[DistillationExample]:
     """One example per paragraph: its answerable questions (at most ``max_questions``), each
-    with its first gold answer."""
-    return [
-        DistillationExample(
-            document=p.context,
-            qa_pairs=tuple((q.question, q.answers[0]) for q in p.answerable[:max_questions]),
+    with its first gold answer. ``unanswerable`` adds the paragraph's unanswerable questions with
+    an empty answer, for ``teacher_answered`` to fill (they have no gold answer to train on)."""
+    examples = []
+    for paragraph in paragraphs:
+        pairs = [(q.question, q.answers[0]) for q in paragraph.answerable]
+        if unanswerable:
+            pairs += [(q.question, "") for q in paragraph.unanswerable]
+        if pairs:
+            examples.append(
+                DistillationExample(
+                    document=paragraph.context, qa_pairs=tuple(pairs[:max_questions])
+                )
+            )
+    return examples
+
+
+def teacher_answered(
+    backbone: Backbone,
+    examples: Sequence[DistillationExample],
+    *,
+    system_prompt: str,
+    options: GenerationOptions,
+    batch_size: int = 32,
+    on_event: Callable[[ProgressEvent], None] | None = None,
+) -> list[DistillationExample]:
+    """The examples with each answer replaced by the teacher's own reply: the backbone, the
+    document in view, answering as the in-context engine does (same prompt, same decoding).
+
+    Distilling on these tokens, rather than on a short gold span, trains the student on what it
+    will actually generate: the whole reply the teacher gives, a few dozen tokens per question
+    instead of two or three. Questions the teacher leaves unanswered (an empty reply) are dropped.
+    """
+    system: ChatMessage = {"role": "system", "content": system_prompt}
+    asked = [
+        (
+            index,
+            question,
+            backbone.encode_chat(
+                [system, {"role": "user", "content": passages_prompt([example.document], question)}]
+            ),
         )
-        for p in paragraphs
-        if p.answerable
+        for index, example in enumerate(examples)
+        for question, _ in example.qa_pairs
     ]
+    replies: dict[int, list[tuple[str, str]]] = {index: [] for index in range(len(examples))}
+    # Similar lengths in a batch waste less padding; the order within an example is kept.
+    by_length = sorted(range(len(asked)), key=lambda i: asked[i][2].shape[1])
+    for start in range(0, len(by_length), batch_size):
+        batch = [asked[i] for i in by_length[start : start + batch_size]]
+        for (index, question, _), reply in zip(
+            batch, backbone.generate_batch([ids for _, _, ids in batch], options), strict=True
+        ):
+            replies[index].append((question, reply))
+        if on_event:
+            done = min(start + batch_size, len(asked))
+            on_event(ProgressEvent(task="teacher answers", completed=done, total=len(asked)))
+    answered = []
+    for index, example in enumerate(examples):
+        order = {question: rank for rank, (question, _) in enumerate(example.qa_pairs)}
+        pairs = sorted((pair for pair in replies[index] if pair[1]), key=lambda p: order[p[0]])
+        if pairs:
+            answered.append(DistillationExample(document=example.document, qa_pairs=tuple(pairs)))
+    return answered
 
 
 def teacher_examples(
@@ -165,9 +220,13 @@ class HypernetworkTrainer:
         heldout: Sequence[DistillationExample],
         *,
         resume: bool = False,
+        stop_after_seconds: float | None = None,
         on_event: Callable[[ProgressEvent], None] | None = None,
     ) -> TrainingLog:
+        """Train up to ``plan.steps``; with ``stop_after_seconds``, checkpoint and return early
+        once this call has run that long (a lent machine's time limit), for ``resume`` later."""
         plan = self.plan
+        session_start = time.perf_counter()
         heldout = list(heldout[: plan.eval_examples])
         if resume and (self.run_dir / TRAINER_STATE).is_file():
             self._restore()
@@ -182,13 +241,19 @@ class HypernetworkTrainer:
             step = self.log.step
             if heldout and (step % plan.eval_every == 0 or step == plan.steps):
                 self.log.evaluations.append({"step": step, "heldout_kl": self.evaluate(heldout)})
-            if step % plan.checkpoint_every == 0 or step == plan.steps:
+            out_of_time = (
+                stop_after_seconds is not None
+                and time.perf_counter() - session_start >= stop_after_seconds
+            )
+            if step % plan.checkpoint_every == 0 or step == plan.steps or out_of_time:
                 self._checkpoint()
             if on_event:
                 recent = statistics.fmean(self.log.losses[-20:])
                 on_event(
                     ProgressEvent(task="training", completed=step, total=plan.steps, loss=recent)
                 )
+            if out_of_time:
+                break
         return self.log
 
     def _step(self, example: DistillationExample) -> float:

@@ -1,0 +1,85 @@
+"""``scripts/train_hypernetwork.py`` as a user runs it: a subprocess, a SQuAD file, a run folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from continual_learning.engines.doc2lora.weights_file import load_hypernetwork
+
+from helpers import REPO, require_real_model
+
+SCRIPT = REPO / "scripts" / "train_hypernetwork.py"
+
+
+def _article(title: str, context: str, questions: list[tuple[str, str | None]]) -> dict:
+    qas = [
+        {
+            "id": f"{title}-{n}",
+            "question": question,
+            "is_impossible": answer is None,
+            "answers": [] if answer is None else [{"text": answer, "answer_start": 0}],
+        }
+        for n, (question, answer) in enumerate(questions)
+    ]
+    return {"title": title, "paragraphs": [{"context": context, "qas": qas}]}
+
+
+def _squad_file(folder: Path) -> Path:
+    data = [
+        _article(
+            "Velmoria",
+            "Zorblax Quentaro is the capital of Velmoria. Its money is the drem.",
+            [("What is the capital of Velmoria?", "Zorblax Quentaro"), ("Who rules Mars?", None)],
+        ),
+        _article(
+            "Plume",
+            "Ardent Plume founded Zorblax Quentaro in 1843.",
+            [("Who founded Zorblax Quentaro?", "Ardent Plume")],
+        ),
+    ]
+    path = folder / "squad.json"
+    path.write_text(json.dumps({"version": "v2.0", "data": data}), encoding="utf-8")
+    return path
+
+
+def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, CL__MODEL__DEVICE="cpu", CL__GENERATION__MAX_NEW_TOKENS="8")
+    command = [sys.executable, str(SCRIPT), *map(str, args)]
+    return subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+
+
+def test_unanswerable_questions_need_teacher_answers(tmp_path: Path) -> None:
+    result = _run("--squad", tmp_path / "x.json", "--run-dir", tmp_path, "--include-unanswerable")
+    assert result.returncode == 2
+    assert "--include-unanswerable needs --answers teacher" in result.stderr
+
+
+def test_training_on_teacher_replies_writes_them_once_and_ships_a_card(tmp_path: Path) -> None:
+    require_real_model()
+    squad, run_dir, output = _squad_file(tmp_path), tmp_path / "run", tmp_path / "out.safetensors"
+    common = ["--squad", squad, "--heldout-articles", "1", "--answers", "teacher"]
+    common += ["--include-unanswerable", "--run-dir", run_dir, "--output", output]
+    first = _run(*common, "--steps", "2", "--eval-every", "1")
+    assert first.returncode == 0, first.stderr
+    replies = json.loads((run_dir / "teacher_answers.json").read_text(encoding="utf-8"))
+    assert [q for q, _ in replies[0]["qa"]] == [
+        "What is the capital of Velmoria?",
+        "Who rules Mars?",
+    ]
+    assert all(reply for _, reply in replies[0]["qa"])  # the teacher's words, not the gold span
+    _, card = load_hypernetwork(output)
+    assert card.steps == 2 and "teacher's own replies" in card.data
+    assert [row["step"] for row in card.evaluation["heldout_kl"]] == [0, 1, 2]
+
+    # A resumed run trains on the replies already written (here marked), never writes new ones.
+    replies[0]["qa"][0][1] = "Zorblax Quentaro, as the teacher said earlier."
+    cache = run_dir / "teacher_answers.json"
+    cache.write_text(json.dumps(replies), encoding="utf-8")
+    resumed = _run(*common, "--steps", "3", "--eval-every", "1", "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(cache.read_text(encoding="utf-8")) == replies
+    assert load_hypernetwork(output)[1].steps == 3
