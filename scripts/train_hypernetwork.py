@@ -37,7 +37,12 @@ from rich.console import Console
 from continual_learning.config.loader import load_config
 from continual_learning.config.schema import AppConfig
 from continual_learning.core.backbone import Backbone, GenerationOptions, load_backbone
-from continual_learning.core.squad import SquadParagraph, load_squad, split_by_article
+from continual_learning.core.squad import (
+    HELDOUT_ARTICLES,
+    SquadParagraph,
+    load_squad,
+    split_by_article,
+)
 from continual_learning.core.storage import atomic_write_json, read_json
 from continual_learning.engines.doc2lora.config import Doc2LoraConfig
 from continual_learning.engines.doc2lora.distillation import DistillationExample
@@ -67,7 +72,14 @@ HELDOUT_ANSWERS = "heldout_teacher_answers.json"
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--squad", type=Path, required=True, help="SQuAD v1.1/v2.0 JSON file")
-    parser.add_argument("--heldout-articles", type=int, default=5)
+    parser.add_argument("--heldout-articles", type=int, default=HELDOUT_ARTICLES)
+    parser.add_argument(
+        "--train-paragraphs",
+        type=int,
+        default=0,
+        help="train on the first N answerable training paragraphs only (0: all); with "
+        "bench_doc2lora.py --split trained --paragraphs N, a check that it can fit them at all",
+    )
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--learning-rate", type=float, default=3e-4)
     parser.add_argument("--warmup-steps", type=int, default=50)
@@ -129,6 +141,8 @@ def main() -> int:
     train_paragraphs, heldout_paragraphs = split_by_article(
         load_squad(args.squad), args.heldout_articles
     )
+    if args.train_paragraphs:
+        train_paragraphs = [p for p in train_paragraphs if p.answerable][: args.train_paragraphs]
     asked = {
         "max_questions": args.questions_per_paragraph,
         "unanswerable": args.include_unanswerable,
@@ -182,7 +196,9 @@ def main() -> int:
         data=(
             f"{args.squad.name}: {squad_count} SQuAD questions "
             f"and {_questions(written)} written by the backbone on {len(written)} of the "
-            f"{len(train_paragraphs)} training paragraphs; "
+            f"{len(train_paragraphs)} training paragraphs"
+            + (" (the first answerable ones only)" if args.train_paragraphs else "")
+            + "; "
             f"last {args.heldout_articles} articles held out; distilled on "
             + (
                 f"the teacher's own replies ({_questions(examples)} non-empty)"

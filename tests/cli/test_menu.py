@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -125,10 +126,18 @@ def test_invalid_input_re_prompts(tmp_path: Path, item: str) -> None:
     child.expect(pexpect.EOF)
 
 
-def test_run_benchmarks_shows_the_comparison_table(tmp_path: Path) -> None:
+def test_run_benchmarks_shows_the_comparison_table_and_saves_it(tmp_path: Path) -> None:
     """The menu's benchmark runs the harness (on the tiny model: plumbing, not quality)."""
     model = save_tiny_model(tmp_path / "tiny")
-    child = _spawn(tmp_path, "--model", str(model), CL__GENERATION__MAX_NEW_TOKENS="2")
+    workspace = tmp_path / "workspace"
+    child = _spawn(
+        tmp_path,
+        "--model",
+        str(model),
+        "--workspace",
+        str(workspace),
+        CL__GENERATION__MAX_NEW_TOKENS="2",
+    )
     _choose(child, "Run Benchmarks")
     child.expect("Benchmark:")
     child.send(ENTER)  # Fictional facts
@@ -136,7 +145,47 @@ def test_run_benchmarks_shows_the_comparison_table(tmp_path: Path) -> None:
     child.send(ENTER)  # no extra engine: the floor and the ceiling only
     _expect_text(child, "fictional-facts: 48 questions", timeout=300)
     _expect_text(child, "closed-book")
+    child.expect("Save the report")
+    child.send("y")
+    child.expect("Folder:")
+    child.send(ENTER)  # the default: a folder of its own under the workspace
+    _expect_text(child, "predictions files in")
     _choose(child, "View Forgetting Metrics", ITEMS_AFTER_A_COMPARISON)
     _expect_text(child, "Forgetting on fictional-facts")
+    _choose(child, "Exit", ITEMS_AFTER_A_COMPARISON)
+    child.expect(pexpect.EOF)
+    (folder,) = (workspace / "reports").iterdir()
+    report = json.loads((folder / "report.json").read_text())
+    assert [e["engine"] for e in report["engines"]] == ["closed-book", "in-context"]
+    assert (folder / "report.png").read_bytes().startswith(b"\x89PNG")
+    predictions = json.loads((folder / "predictions" / "closed-book.json").read_text())
+    assert len(predictions) == 48
+
+
+def test_squad_benchmark_can_learn_only_the_held_out_articles(
+    tmp_path: Path, squad_dev_path: Path
+) -> None:
+    model = save_tiny_model(tmp_path / "tiny")
+    child = _spawn(
+        tmp_path,
+        "--model",
+        str(model),
+        "--workspace",
+        str(tmp_path / "workspace"),
+        CL__GENERATION__MAX_NEW_TOKENS="2",
+        CL__SQUAD__PATH=str(squad_dev_path),
+    )
+    _choose(child, "Run Benchmarks")
+    child.expect("Benchmark:")
+    child.send(DOWN + ENTER)  # SQuAD
+    child.expect("Paragraphs to learn:")
+    child.send("\b\b2" + ENTER)  # replace the default 50
+    child.expect("Draw the paragraphs from:")
+    child.send(DOWN + ENTER)  # the last articles only
+    child.expect("Engines")
+    child.send(ENTER)
+    _expect_text(child, "last-articles=5", timeout=300)
+    child.expect("Save the report")
+    child.send("n")
     _choose(child, "Exit", ITEMS_AFTER_A_COMPARISON)
     child.expect(pexpect.EOF)

@@ -148,7 +148,7 @@ class Menu:
         self._compare(inputs)
 
     def run_benchmarks(self) -> None:
-        from continual_learning.core.squad import resolve_squad_path
+        from continual_learning.core.squad import HELDOUT_ARTICLES, resolve_squad_path
         from continual_learning.harness import fictional_fact_inputs, squad_inputs
 
         choice = _ask(questionary.select("Benchmark:", choices=["Fictional facts", "SQuAD"]))
@@ -156,10 +156,23 @@ class Menu:
             self._compare(fictional_fact_inputs())
             return
         n = int(
-            str(_ask(questionary.text("Paragraphs to learn:", default="20", validate=_positive)))
+            str(_ask(questionary.text("Paragraphs to learn:", default="50", validate=_positive)))
+        )
+        articles = _ask(
+            questionary.select(
+                "Draw the paragraphs from:",
+                choices=[
+                    questionary.Choice("every article", value=0),
+                    questionary.Choice(
+                        f"the last {HELDOUT_ARTICLES} articles only "
+                        "(never seen by Doc-to-LoRA's trained hypernetwork)",
+                        value=HELDOUT_ARTICLES,
+                    ),
+                ],
+            )
         )
         path = resolve_squad_path(self.bench.config.squad)
-        self._compare(squad_inputs(path, n=n, episode_size=10))
+        self._compare(squad_inputs(path, n=n, episode_size=10, last_articles=int(str(articles))))
 
     def _compare(self, inputs) -> None:  # type: ignore[no-untyped-def]
         from continual_learning.engines.registry import engine_specs
@@ -184,6 +197,29 @@ class Menu:
             return
         self.last_report = report
         console.print(comparison_table(report))
+        if _ask(questionary.confirm("Save the report (JSON, chart, predictions)?", default=False)):
+            self._save_report(report)
+
+    def _save_report(self, report) -> None:  # type: ignore[no-untyped-def]
+        """What ``--json``, ``--plot`` and ``--predictions`` write, in one folder of its own."""
+        from continual_learning.harness.outputs import write_json, write_plot, write_predictions
+
+        stamp = report.created.replace(":", "").replace("-", "")[:15]
+        default = self.bench.workspace / "reports" / stamp
+        folder = Path(
+            str(_ask(questionary.path("Folder:", default=str(default), validate=_not_a_file)))
+        ).expanduser()
+        if (folder / "report.json").exists():
+            question = questionary.confirm(f"Replace the report in {folder}?", default=False)
+            if not _ask(question):
+                return
+        write_json(report, folder / "report.json")
+        write_plot(report, folder / "report.png")
+        written = write_predictions(report, folder / "predictions")
+        console.print(
+            f"Saved {folder / 'report.json'}, {folder / 'report.png'} and "
+            f"{len(written)} predictions files in {folder / 'predictions'}."
+        )
 
     def view_forgetting(self) -> None:
         from continual_learning.ui.render import forgetting_table
@@ -280,6 +316,10 @@ def _existing_path(text: str) -> bool | str:
 
 def _positive(text: str) -> bool | str:
     return (text.isdigit() and int(text) > 0) or "A whole number above 0, please."
+
+
+def _not_a_file(text: str) -> bool | str:
+    return not Path(text).expanduser().is_file() or "That is a file; name a folder."
 
 
 def _existing_dir(text: str) -> bool | str:

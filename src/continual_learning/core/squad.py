@@ -94,6 +94,11 @@ def sample_paragraphs(
     return random.Random(seed).sample(pool, n)
 
 
+HELDOUT_ARTICLES = 5
+"""The dev file's last articles that the Doc-to-LoRA trainer never trains on by default, so that
+its benchmark and ``bench squad --last-articles`` can learn paragraphs it has never seen."""
+
+
 def split_by_article(
     paragraphs: Sequence[SquadParagraph], last_articles: int
 ) -> tuple[list[SquadParagraph], list[SquadParagraph]]:

@@ -83,3 +83,25 @@ def test_training_on_teacher_replies_writes_them_once_and_ships_a_card(tmp_path:
     assert resumed.returncode == 0, resumed.stderr
     assert json.loads(cache.read_text(encoding="utf-8")) == replies
     assert load_hypernetwork(output)[1].steps == 3
+
+
+def test_training_on_the_first_paragraphs_only(tmp_path: Path) -> None:
+    """``--train-paragraphs N``: the overfitting check trains on N paragraphs, and says so."""
+    require_real_model()
+    articles = [
+        _article("Drem", "The drem is the money of Velmoria.", [("What is the drem?", "money")]),
+        _article("Empty", "Nobody asked about this.", [("Who rules Mars?", None)]),
+        _article("Plume", "Ardent Plume founded it in 1843.", [("When?", "1843")]),
+        _article("Held", "Held out.", [("What is held?", "out")]),
+    ]
+    squad = tmp_path / "squad.json"
+    squad.write_text(json.dumps({"version": "v2.0", "data": articles}), encoding="utf-8")
+    output = tmp_path / "out.safetensors"
+    result = _run(
+        *("--squad", squad, "--heldout-articles", "1", "--train-paragraphs", "1"),
+        *("--steps", "1", "--eval-every", "1", "--run-dir", tmp_path / "run", "--output", output),
+    )
+    assert result.returncode == 0, result.stderr
+    _, card = load_hypernetwork(output)
+    assert "1 SQuAD questions" in card.data
+    assert "1 training paragraphs (the first answerable ones only)" in card.data
