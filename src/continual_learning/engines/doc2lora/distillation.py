@@ -48,9 +48,7 @@ def _answer_logits(
 ) -> list[torch.Tensor]:
     """For each row of ids, the logits that predict its last ``answer_tokens`` tokens
     (answer_tokens x vocab), all rows in one batched forward pass."""
-    tokenizer = backbone.tokenizer
-    pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    ids, mask = _padded(rows, pad_id)
+    ids, mask = _padded(rows, backbone.pad_token_id)
     logits = backbone.model(input_ids=ids, attention_mask=mask, use_cache=False).logits
     return [
         logits[index, row.shape[1] - count - 1 : row.shape[1] - 1].float()

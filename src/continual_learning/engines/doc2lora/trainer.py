@@ -104,35 +104,30 @@ def teacher_answered(
     instead of two or three. Questions the teacher leaves unanswered (an empty reply) are dropped.
     """
     system: ChatMessage = {"role": "system", "content": system_prompt}
-    asked = [
-        (
-            index,
-            question,
-            backbone.encode_chat(
-                [system, {"role": "user", "content": passages_prompt([example.document], question)}]
-            ),
+    prompts = [
+        backbone.encode_chat(
+            [system, {"role": "user", "content": passages_prompt([example.document], question)}]
         )
-        for index, example in enumerate(examples)
+        for example in examples
         for question, _ in example.qa_pairs
     ]
-    replies: dict[int, list[tuple[str, str]]] = {index: [] for index in range(len(examples))}
-    # Similar lengths in a batch waste less padding; the order within an example is kept.
-    by_length = sorted(range(len(asked)), key=lambda i: asked[i][2].shape[1])
+    replies = [""] * len(prompts)  # in the order of the examples' questions
+    # Similar lengths in a batch waste less padding.
+    by_length = sorted(range(len(prompts)), key=lambda i: prompts[i].shape[1])
     for start in range(0, len(by_length), batch_size):
-        batch = [asked[i] for i in by_length[start : start + batch_size]]
-        for (index, question, _), reply in zip(
-            batch, backbone.generate_batch([ids for _, _, ids in batch], options), strict=True
-        ):
-            replies[index].append((question, reply))
+        batch = by_length[start : start + batch_size]
+        generated = backbone.generate_batch([prompts[i] for i in batch], options)
+        for position, reply in zip(batch, generated, strict=True):
+            replies[position] = reply
         if on_event:
-            done = min(start + batch_size, len(asked))
-            on_event(ProgressEvent(task="teacher answers", completed=done, total=len(asked)))
-    answered = []
-    for index, example in enumerate(examples):
-        order = {question: rank for rank, (question, _) in enumerate(example.qa_pairs)}
-        pairs = sorted((pair for pair in replies[index] if pair[1]), key=lambda p: order[p[0]])
-        if pairs:
-            answered.append(DistillationExample(document=example.document, qa_pairs=tuple(pairs)))
+            done = min(start + batch_size, len(prompts))
+            on_event(ProgressEvent(task="teacher answers", completed=done, total=len(prompts)))
+    answered, next_reply = [], iter(replies)
+    for example in examples:
+        pairs = [(question, next(next_reply)) for question, _ in example.qa_pairs]
+        kept = tuple((question, reply) for question, reply in pairs if reply)
+        if kept:
+            answered.append(DistillationExample(document=example.document, qa_pairs=kept))
     return answered
 
 
