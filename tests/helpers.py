@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 import subprocess
 import sys
@@ -33,6 +34,26 @@ _TOKENIZER_CORPUS = [
     "Continual learning lets a model absorb new documents without forgetting old ones.",
     "system: user: assistant: Answer the question briefly. Document Question",
 ]
+
+
+def squad_article(title: str, context: str, questions: list[tuple[str, str | None]]) -> dict:
+    """One SQuAD 2.0 article of one paragraph; a ``None`` answer makes the question unanswerable."""
+    qas = [
+        {
+            "id": f"{title}-{n}",
+            "question": question,
+            "is_impossible": answer is None,
+            "answers": [] if answer is None else [{"text": answer, "answer_start": 0}],
+        }
+        for n, (question, answer) in enumerate(questions)
+    ]
+    return {"title": title, "paragraphs": [{"context": context, "qas": qas}]}
+
+
+def write_squad(path: Path, articles: list[dict]) -> Path:
+    """A SQuAD 2.0 file of ``articles``, the layout ``core.squad.load_squad`` reads."""
+    path.write_text(json.dumps({"version": "v2.0", "data": articles}), encoding="utf-8")
+    return path
 
 
 def make_config(**sections: dict) -> AppConfig:

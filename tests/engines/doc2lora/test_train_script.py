@@ -10,40 +10,25 @@ from pathlib import Path
 
 from continual_learning.engines.doc2lora.weights_file import load_hypernetwork
 
-from helpers import REPO, require_real_model
+from helpers import REPO, require_real_model, squad_article, write_squad
 
 SCRIPT = REPO / "scripts" / "train_hypernetwork.py"
 
 
-def _article(title: str, context: str, questions: list[tuple[str, str | None]]) -> dict:
-    qas = [
-        {
-            "id": f"{title}-{n}",
-            "question": question,
-            "is_impossible": answer is None,
-            "answers": [] if answer is None else [{"text": answer, "answer_start": 0}],
-        }
-        for n, (question, answer) in enumerate(questions)
-    ]
-    return {"title": title, "paragraphs": [{"context": context, "qas": qas}]}
-
-
 def _squad_file(folder: Path) -> Path:
     data = [
-        _article(
+        squad_article(
             "Velmoria",
             "Zorblax Quentaro is the capital of Velmoria. Its money is the drem.",
             [("What is the capital of Velmoria?", "Zorblax Quentaro"), ("Who rules Mars?", None)],
         ),
-        _article(
+        squad_article(
             "Plume",
             "Ardent Plume founded Zorblax Quentaro in 1843.",
             [("Who founded Zorblax Quentaro?", "Ardent Plume")],
         ),
     ]
-    path = folder / "squad.json"
-    path.write_text(json.dumps({"version": "v2.0", "data": data}), encoding="utf-8")
-    return path
+    return write_squad(folder / "squad.json", data)
 
 
 def _run(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -89,13 +74,14 @@ def test_training_on_the_first_paragraphs_only(tmp_path: Path) -> None:
     """``--train-paragraphs N``: the overfitting check trains on N paragraphs, and says so."""
     require_real_model()
     articles = [
-        _article("Drem", "The drem is the money of Velmoria.", [("What is the drem?", "money")]),
-        _article("Empty", "Nobody asked about this.", [("Who rules Mars?", None)]),
-        _article("Plume", "Ardent Plume founded it in 1843.", [("When?", "1843")]),
-        _article("Held", "Held out.", [("What is held?", "out")]),
+        squad_article(
+            "Drem", "The drem is the money of Velmoria.", [("What is the drem?", "money")]
+        ),
+        squad_article("Empty", "Nobody asked about this.", [("Who rules Mars?", None)]),
+        squad_article("Plume", "Ardent Plume founded it in 1843.", [("When?", "1843")]),
+        squad_article("Held", "Held out.", [("What is held?", "out")]),
     ]
-    squad = tmp_path / "squad.json"
-    squad.write_text(json.dumps({"version": "v2.0", "data": articles}), encoding="utf-8")
+    squad = write_squad(tmp_path / "squad.json", articles)
     output = tmp_path / "out.safetensors"
     result = _run(
         *("--squad", squad, "--heldout-articles", "1", "--train-paragraphs", "1"),
