@@ -35,6 +35,7 @@ from continual_learning.core.evaluate import evaluate
 from continual_learning.core.questions import fictional_fact_set
 from continual_learning.engines.ace.engine import AceEngine
 from continual_learning.engines.registry import create_engine
+from continual_learning.harness.outputs import reproducing_command
 from continual_learning.types import Document, QAItem
 from continual_learning.ui.progress import progress_bars
 
@@ -242,7 +243,7 @@ def main() -> int:
         f"({writer.llm.name})"
     )
     output = {
-        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "command": reproducing_command(),
         "model": config.model.name,
         "role_llm": writer.llm.name,
         "device": str(backbone.device),

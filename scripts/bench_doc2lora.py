@@ -42,7 +42,7 @@ from continual_learning.core.squad import HELDOUT_ARTICLES, load_squad, split_by
 from continual_learning.engines.base import Engine
 from continual_learning.engines.registry import create_engine
 from continual_learning.harness import ComparisonInputs, EngineRun, compare, fictional_fact_inputs
-from continual_learning.harness.outputs import write_plot
+from continual_learning.harness.outputs import reproducing_command, write_plot
 from continual_learning.types import ComparisonReport
 from continual_learning.ui.progress import progress_bars
 from continual_learning.ui.render import comparison_table
@@ -197,7 +197,7 @@ def main() -> int:
     )
     engine_info = {i.label: i.value for i in engine.info().details}
     output = {
-        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "command": reproducing_command(),
         "model": config.model.name,
         "device": str(backbone.device),
         "torch_threads": torch.get_num_threads(),

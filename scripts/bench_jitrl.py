@@ -21,6 +21,7 @@ from rich.console import Console
 from continual_learning.config.loader import load_config
 from continual_learning.core.backbone import load_backbone
 from continual_learning.harness import EngineRun, compare, fictional_fact_inputs, squad_inputs
+from continual_learning.harness.outputs import reproducing_command
 from continual_learning.types import ComparisonReport
 from continual_learning.ui.progress import progress_bars
 from continual_learning.ui.render import comparison_table
@@ -72,7 +73,7 @@ def main() -> int:
         summary[report.dataset] = round(ratio, 3)
         console.print(f"{report.dataset}: Full / MVP generate seconds per answer = {ratio:.2f}")
     output = {
-        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "command": reproducing_command(),
         "full_over_mvp_seconds_per_answer": summary,
         "reports": [r.to_dict() for r in reports],
     }

@@ -39,6 +39,7 @@ from continual_learning.core.evaluate import evaluate
 from continual_learning.core.questions import fictional_fact_set
 from continual_learning.engines.registry import create_engine
 from continual_learning.engines.replay_lora import ReplayLoraConfig
+from continual_learning.harness.outputs import reproducing_command
 from continual_learning.types import Document, QAItem
 from continual_learning.ui.progress import progress_bars
 
@@ -241,7 +242,7 @@ def main() -> int:
         console.print(matrix_table(result, domains))
     console.print(summary_table(results))
     output = {
-        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "command": reproducing_command(),
         "model": config.model.name,
         "device": str(backbone.device),
         "torch_threads": torch.get_num_threads(),

@@ -34,7 +34,7 @@ from continual_learning.core.questions import fictional_fact_set
 from continual_learning.core.self_edit import write_self_edits
 from continual_learning.engines.registry import create_engine
 from continual_learning.harness import EngineRun, compare, fictional_fact_inputs
-from continual_learning.harness.outputs import write_plot
+from continual_learning.harness.outputs import reproducing_command, write_plot
 from continual_learning.ui.progress import progress_bars
 from continual_learning.ui.render import comparison_table, forgetting_table
 
@@ -141,7 +141,7 @@ def main() -> int:
     if speed is not None:
         console.print(speed_table(speed))
     output = {
-        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "command": reproducing_command(),
         "device": str(backbone.device),
         "torch_threads": torch.get_num_threads(),
         "ttt_e2e_config": dataclasses.asdict(config.engine("ttt_e2e")),

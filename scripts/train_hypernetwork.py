@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -62,6 +60,7 @@ from continual_learning.engines.doc2lora.weights_file import (
     save_hypernetwork,
     shipped_hypernetwork_path,
 )
+from continual_learning.harness.outputs import reproducing_command
 from continual_learning.ui.progress import progress_bars
 
 TEACHER_QUESTIONS = "teacher_questions.json"
@@ -148,7 +147,9 @@ def main() -> int:
         "unanswerable": args.include_unanswerable,
     }
     examples = squad_examples(train_paragraphs, **asked)
-    heldout = squad_examples(heldout_paragraphs, **asked)
+    # The trainer evaluates on the first --eval-examples only; asking the teacher about the
+    # rest of the held-out articles would cost minutes of generation on a CPU for nothing.
+    heldout = squad_examples(heldout_paragraphs, **asked)[: args.eval_examples]
     args.run_dir.mkdir(parents=True, exist_ok=True)
     written = _teacher_questions(backbone, train_paragraphs, args)
     examples += written
@@ -174,7 +175,8 @@ def main() -> int:
     console.print(
         f"{backbone.name}: hypernetwork of {network.parameter_count():,} parameters, "
         f"{len(examples)} training paragraphs ({_questions(examples)} questions), "
-        f"{len(heldout)} held out ({args.heldout_articles} articles), "
+        f"{len(heldout)} held-out paragraphs evaluated (of {len(heldout_paragraphs)} in the "
+        f"last {args.heldout_articles} articles), "
         f"on {trainer.accelerator.device}"
     )
     started = time.perf_counter()
@@ -189,7 +191,7 @@ def main() -> int:
     output = args.output or shipped_hypernetwork_path(backbone.name)
     card = HypernetworkCard(
         backbone=backbone.name,
-        command=shlex.join([".venv/bin/python", "scripts/train_hypernetwork.py", *sys.argv[1:]]),
+        command=reproducing_command(),
         steps=log.step,
         seconds=round(log.seconds, 1),
         device=str(trainer.accelerator.device),

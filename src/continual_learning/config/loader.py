@@ -81,6 +81,18 @@ def read_yaml_config(path: Path, *, missing_ok: bool) -> RawConfig:
     return {str(k): dict(v or {}) for k, v in data.items()}
 
 
+def configuring_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment variables that change this run's configuration (``CL__`` overrides and
+    ``CL_PROFILE``), sorted by name: a record of a run must carry them for it to be rerun.
+    ``CL_CONFIG`` is left out: it names a private file, not a setting."""
+    environ = os.environ if environ is None else environ
+    return {
+        name: value
+        for name, value in sorted(environ.items())
+        if name.startswith(ENV_PREFIX) or name == "CL_PROFILE"
+    }
+
+
 def read_env_overrides(environ: Mapping[str, str], sections: Mapping[str, type]) -> RawConfig:
     """``CL__MODEL__NAME=x`` -> ``{"model": {"name": "x"}}``, values typed by their field."""
     raw: RawConfig = {}

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
+from continual_learning.config.loader import configuring_environment
 from continual_learning.core.scoring import official_prediction
 from continual_learning.core.storage import atomic_write_json, safe_name
 from continual_learning.types import ComparisonReport
@@ -19,6 +23,16 @@ JSON_SCHEMA_DOC = """\
                            "score": {"exact_match", "f1", "contains", "abstained"}, "seconds"}],
               "error": null | "why it failed"}]}
 Scores are fractions in [0, 1]; recovery = (contains - closed-book) / (in-context - closed-book)."""
+
+
+def reproducing_command(argv: Sequence[str] | None = None) -> str:
+    """How to run this script again as it ran now, for the JSON it writes: the configuring
+    environment variables (a hypernetwork's shape, the dtype: they change what a run does),
+    then ``.venv/bin/python``, the script and its arguments, quoted for a shell."""
+    script, *arguments = sys.argv if argv is None else argv
+    settings = [f"{name}={shlex.quote(value)}" for name, value in configuring_environment().items()]
+    invocation = shlex.join([".venv/bin/python", Path(script).as_posix(), *arguments])
+    return " ".join([*settings, invocation])
 
 
 def write_json(report: ComparisonReport, path: Path) -> None:

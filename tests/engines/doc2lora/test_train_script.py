@@ -27,6 +27,9 @@ def _squad_file(folder: Path) -> Path:
             "Ardent Plume founded Zorblax Quentaro in 1843.",
             [("Who founded Zorblax Quentaro?", "Ardent Plume")],
         ),
+        squad_article(
+            "Drem", "The drem is the money of Velmoria.", [("What is the drem?", "money")]
+        ),
     ]
     return write_squad(folder / "squad.json", data)
 
@@ -46,7 +49,8 @@ def test_unanswerable_questions_need_teacher_answers(tmp_path: Path) -> None:
 def test_training_on_teacher_replies_writes_them_once_and_ships_a_card(tmp_path: Path) -> None:
     require_real_model()
     squad, run_dir, output = _squad_file(tmp_path), tmp_path / "run", tmp_path / "out.safetensors"
-    common = ["--squad", squad, "--heldout-articles", "1", "--answers", "teacher"]
+    common = ["--squad", squad, "--heldout-articles", "2", "--eval-examples", "1"]
+    common += ["--answers", "teacher"]
     common += ["--include-unanswerable", "--run-dir", run_dir, "--output", output]
     first = _run(*common, "--steps", "2", "--eval-every", "1")
     assert first.returncode == 0, first.stderr
@@ -56,6 +60,9 @@ def test_training_on_teacher_replies_writes_them_once_and_ships_a_card(tmp_path:
         "Who rules Mars?",
     ]
     assert all(reply for _, reply in replies[0]["qa"])  # the teacher's words, not the gold span
+    # Of the two held-out paragraphs only the one evaluated (--eval-examples 1) is answered.
+    heldout = json.loads((run_dir / "heldout_teacher_answers.json").read_text(encoding="utf-8"))
+    assert [row["qa"][0][0] for row in heldout] == ["Who founded Zorblax Quentaro?"]
     _, card = load_hypernetwork(output)
     assert card.steps == 2 and "teacher's own replies" in card.data
     assert [row["step"] for row in card.evaluation["heldout_kl"]] == [0, 1, 2]
