@@ -30,6 +30,7 @@ from continual_learning.core.storage import atomic_write_text
 from continual_learning.errors import ConfigError
 
 ENV_PREFIX = "CL__"
+PROFILE_VARIABLE = "CL_PROFILE"
 RawConfig = dict[str, dict[str, Any]]
 
 
@@ -89,7 +90,7 @@ def configuring_environment(environ: Mapping[str, str] | None = None) -> dict[st
     return {
         name: value
         for name, value in sorted(environ.items())
-        if name.startswith(ENV_PREFIX) or name == "CL_PROFILE"
+        if name.startswith(ENV_PREFIX) or name == PROFILE_VARIABLE
     }
 
 
@@ -165,8 +166,8 @@ def read_layers(
 ) -> ConfigLayers:
     environ = os.environ if environ is None else environ
     user_path = user_path or user_config_path()
-    if profile_path is None and environ.get("CL_PROFILE"):
-        profile_path = Path(environ["CL_PROFILE"]).expanduser()
+    if profile_path is None and environ.get(PROFILE_VARIABLE):
+        profile_path = Path(environ[PROFILE_VARIABLE]).expanduser()
     sections = all_sections()
     default_path = default_config_path()
     default = read_yaml_config(default_path, missing_ok=False)
