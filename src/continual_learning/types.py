@@ -201,6 +201,8 @@ class ComparisonReport:
     documents: int
     questions: int
     engines: tuple[EngineResult, ...]
+    batch_size: int = 1
+    """Questions answered together in one ``generate`` call (``harness.batch_size``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

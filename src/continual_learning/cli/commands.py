@@ -179,6 +179,9 @@ def _run_comparison(args: argparse.Namespace, bench: Workbench, inputs) -> int: 
     if args.max_new_tokens:
         generation = dataclasses.replace(config.generation, max_new_tokens=args.max_new_tokens)
         config = dataclasses.replace(config, generation=generation)
+    if args.batch_size is not None:
+        harness = dataclasses.replace(config.harness, batch_size=args.batch_size)
+        config = dataclasses.replace(config, harness=harness)
     with progress_bars() as on_event:
         report = compare(runs, inputs, bench.backbone, config, on_event=on_event)
     console.print(comparison_table(report))

@@ -153,6 +153,18 @@ def _comparison_options(parser: argparse.ArgumentParser) -> None:
         "--predictions", type=Path, help="folder for official SQuAD prediction files"
     )
     parser.add_argument("--max-new-tokens", type=int, help="override generation.max_new_tokens")
+    parser.add_argument(
+        "--batch-size",
+        type=_positive_int,
+        help="override harness.batch_size (1: one question at a time)",
+    )
+
+
+def _positive_int(text: str) -> int:
+    value = int(text) if text.strip().lstrip("-").isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
 
 
 def _engine_option(parser: argparse.ArgumentParser) -> None:

@@ -26,6 +26,9 @@ class ModelConfig:
         "auto", help="auto: float32 on CPU, bfloat16 on GPUs that support it"
     )
     models_dir: str = setting("", help="where fetched models live; empty: <project>/models")
+    threads: int = setting(
+        0, minimum=0, maximum=1024, help="torch intra-op threads; 0: the machine's physical cores"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +36,9 @@ class GenerationConfig:
     """How answers are generated. Greedy by default so that every comparison is repeatable."""
 
     max_new_tokens: int = setting(64, minimum=1, maximum=8192, help="tokens per answer")
+    min_new_tokens: int = setting(
+        0, minimum=0, maximum=8192, help="end-of-answer is ignored before this many tokens"
+    )
     do_sample: bool = setting(False, help="sample instead of greedy decoding")
     temperature: float = setting(0.7, minimum=0.01, maximum=5.0, help="used only when sampling")
     top_p: float = setting(0.95, minimum=0.01, maximum=1.0, help="used only when sampling")
@@ -65,11 +71,24 @@ class SquadConfig:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
+class HarnessConfig:
+    """How comparisons and benchmarks measure."""
+
+    batch_size: int = setting(
+        8,
+        minimum=1,
+        maximum=1024,
+        help="questions answered together in one generate call; 1: one at a time",
+    )
+
+
 CORE_SECTIONS: Mapping[str, type] = {
     "model": ModelConfig,
     "generation": GenerationConfig,
     "documents": DocumentsConfig,
     "squad": SquadConfig,
+    "harness": HarnessConfig,
 }
 
 
@@ -81,6 +100,7 @@ class AppConfig:
     generation: GenerationConfig
     documents: DocumentsConfig
     squad: SquadConfig
+    harness: HarnessConfig
     engines: Mapping[str, object]
 
     def engine(self, key: str) -> object:

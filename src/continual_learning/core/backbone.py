@@ -33,6 +33,7 @@ class GenerationOptions:
     """Per-call generation settings, derived from :class:`GenerationConfig`."""
 
     max_new_tokens: int = 64
+    min_new_tokens: int = 0
     do_sample: bool = False
     temperature: float = 0.7
     top_p: float = 0.95
@@ -42,6 +43,7 @@ class GenerationOptions:
     def from_config(cls, config: GenerationConfig) -> GenerationOptions:
         return cls(
             max_new_tokens=config.max_new_tokens,
+            min_new_tokens=config.min_new_tokens,
             do_sample=config.do_sample,
             temperature=config.temperature,
             top_p=config.top_p,
@@ -98,6 +100,7 @@ class Backbone:
         eos = self.tokenizer.eos_token_id
         return HFGenerationConfig(
             max_new_tokens=options.max_new_tokens,
+            min_new_tokens=min(options.min_new_tokens, options.max_new_tokens) or None,
             do_sample=options.do_sample,
             temperature=options.temperature if options.do_sample else None,
             top_p=options.top_p if options.do_sample else None,
@@ -136,31 +139,60 @@ class Backbone:
         return self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
 
     def generate_batch(
-        self, prompts: Sequence[torch.Tensor], options: GenerationOptions
+        self,
+        prompts: Sequence[torch.Tensor],
+        options: GenerationOptions,
+        *,
+        logits_processors: Sequence[LogitsProcessor] = (),
     ) -> list[str]:
         """Continuations of several prompts (each 1 x T) in one ``generate`` call.
 
-        Prompts are left-padded, so every one ends where its reply begins; on a GPU this turns
-        thousands of short replies (a trainer's teacher answers) from hours into minutes."""
+        Decoding one sequence is memory-bound (every token reads every weight), so a batch
+        reads the weights once per step for all its rows: on a CPU several answers cost little
+        more than one, and on a GPU thousands of short replies (a trainer's teacher answers)
+        take minutes, not hours. Prompts that begin alike (the system prompt; the in-context
+        engine's documents) share that beginning: it is run once and its key/value cache
+        copied to every row, the rows' own tails right-aligned after it (padding in between,
+        masked; positions follow the mask), so a long shared context costs one prefill, not one
+        per question. ``logits_processors`` see the whole (B, V) scores; see
+        ``core/row_logits.py`` for processors that differ per row."""
         import torch
+        from transformers import LogitsProcessorList
 
-        longest = max(p.shape[1] for p in prompts)
-        ids = torch.full((len(prompts), longest), self.pad_token_id, dtype=torch.long)
+        rows = [prompt[0].tolist() for prompt in prompts]
+        shared = _shared_prefix_length(rows) if len(rows) > 1 else 0
+        tail = max(len(row) - shared for row in rows)
+        ids = torch.full((len(rows), shared + tail), self.pad_token_id, dtype=torch.long)
         mask = torch.zeros_like(ids)
-        for row, prompt in enumerate(prompts):
-            ids[row, longest - prompt.shape[1] :] = prompt[0].cpu()
-            mask[row, longest - prompt.shape[1] :] = 1
+        for index, row in enumerate(rows):
+            ids[index, :shared] = torch.tensor(row[:shared])
+            ids[index, shared + tail - (len(row) - shared) :] = torch.tensor(row[shared:])
+            mask[index, :shared] = 1
+            mask[index, shared + tail - (len(row) - shared) :] = 1
         if options.do_sample:
             torch.manual_seed(options.seed)
         with torch.inference_mode():
+            extra = {"cache": self._prefix_cache(ids[:1, :shared], len(rows))} if shared else {}
             output = self.model.generate(
                 input_ids=ids.to(self.device),
                 attention_mask=mask.to(self.device),
                 generation_config=self._generation_config(options),
+                logits_processor=LogitsProcessorList(logits_processors),
+                **extra,
             )
         return [
-            self.tokenizer.decode(row[longest:], skip_special_tokens=True).strip() for row in output
+            self.tokenizer.decode(row[shared + tail :], skip_special_tokens=True).strip()
+            for row in output
         ]
+
+    def _prefix_cache(self, prefix: torch.Tensor, rows: int):  # type: ignore[no-untyped-def]
+        """The key/value cache of ``prefix`` (1, P), repeated for ``rows`` rows."""
+        from transformers import DynamicCache
+
+        cache = DynamicCache(config=self.model.config)
+        self.model(input_ids=prefix.to(self.device), cache=cache, use_cache=True)
+        cache.batch_repeat_interleave(rows)
+        return cache
 
     def chat(
         self,
@@ -188,6 +220,15 @@ class Backbone:
     def weights_changed(self, reference: str) -> bool:
         """Recompute the fingerprint now (not the cached one) and compare with ``reference``."""
         return weights_fingerprint(self.model) != reference
+
+
+def _shared_prefix_length(rows: Sequence[Sequence[int]]) -> int:
+    """Tokens every row begins with, leaving each row at least one token of its own."""
+    limit = min(len(row) for row in rows) - 1
+    length = 0
+    while length < limit and len({row[length] for row in rows}) == 1:
+        length += 1
+    return length
 
 
 def weights_fingerprint(model: torch.nn.Module) -> str:
@@ -236,7 +277,9 @@ def load_backbone(config: ModelConfig, *, models_dir: Path | None = None) -> Bac
     """Load the model named by ``config.name`` (see module docstring for the accepted forms)."""
     from continual_learning.core.model_store import resolve_model_source
     from continual_learning.core.paths import default_models_dir
+    from continual_learning.core.threads import configure_threads
 
+    configure_threads(config.threads)
     models_dir = models_dir or default_models_dir(config.models_dir)
     source = resolve_model_source(config.name, models_dir=models_dir)
     device = resolve_device(config.device)
@@ -273,6 +316,8 @@ def _load_pretrained(
 
 def describe_backbone(backbone: Backbone) -> list[tuple[str, str]]:
     """Label/value rows for Model Info screens."""
+    from continual_learning.core.threads import thread_usage
+
     model = backbone.model
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -284,6 +329,7 @@ def describe_backbone(backbone: Backbone) -> list[tuple[str, str]]:
         ("trainable parameters", f"{trainable:,}"),
         ("context window", f"{backbone.context_window} tokens"),
         ("device", str(backbone.device)),
+        ("torch threads", thread_usage().describe()),
         ("dtype", str(model.dtype).removeprefix("torch.")),
         ("weights fingerprint", backbone.fingerprint()),
     ]

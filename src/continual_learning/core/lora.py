@@ -5,17 +5,20 @@ wraps each target ``nn.Linear`` in a ``lora.Linear`` that adds ``(alpha / r) * B
 frozen layer's output; ``unload()`` puts the original layers back, untouched. An engine injects
 its adapter only inside :func:`lora_applied` (entered by ``Engine.applied()`` and by training),
 so outside it the backbone is exactly the pretrained model: other engines on the same backbone
-never see this one's learning, and a cleared engine needs no weight restoring at all.
+never see this one's learning, and a cleared engine needs no weight restoring at all. For
+answering, :func:`lora_folded` computes the same function with the update merged into the
+weights, so decoding runs at the backbone's own speed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 
 import torch
 from torch import nn
 
+from continual_learning.core.weight_folding import FoldCache, swapped_parameters
 from continual_learning.errors import ConfigError, StateError
 
 ADAPTER = "workbench"
@@ -71,6 +74,46 @@ def lora_applied(
         yield parameters
     finally:
         tuner.unload()
+
+
+def folded_lora_weights(
+    model: nn.Module,
+    config,
+    weights: Mapping[str, torch.Tensor],  # type: ignore[no-untyped-def]
+) -> dict[str, torch.Tensor]:
+    """Every target linear's weight with its update merged in: ``W + (alpha / r) B A``.
+
+    The same function peft's ``lora.Linear`` computes (``W x + (alpha / r) B A x``; LoRA,
+    arXiv 2106.09685, section 4.1: the product can be merged, so inference costs nothing
+    extra), with no wrapper to run at every decoding step.
+    """
+    if getattr(config, "use_rslora", False) or getattr(config, "use_dora", False):
+        raise ConfigError("folding supports plain LoRA scaling (no rsLoRA, no DoRA)")
+    scale = config.lora_alpha / config.r
+    folded: dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        for name, a in weights.items():
+            if not name.endswith(".lora_A.weight"):
+                continue
+            module = name.removesuffix(".lora_A.weight")
+            b = weights[f"{module}.lora_B.weight"]
+            base = model.get_submodule(module).weight
+            delta = (b.float() @ a.float()) * scale  # (out, r) @ (r, in) -> (out, in)
+            folded[f"{module}.weight"] = (base.float() + delta.to(base.device)).to(base.dtype)
+    return folded
+
+
+def lora_folded(
+    model: nn.Module,
+    config,  # type: ignore[no-untyped-def]
+    weights: Mapping[str, torch.Tensor],
+    cache: FoldCache,
+) -> AbstractContextManager[None]:
+    """For answering: inside, the backbone computes what :func:`lora_applied` computes, at the
+    backbone's own speed (folded weights, ``core/weight_folding.py``); ``cache`` keeps them
+    between calls for as long as ``weights`` is the same mapping."""
+    folded = cache.tensors(weights, lambda: folded_lora_weights(model, config, weights))
+    return swapped_parameters(model, folded)
 
 
 def initial_weights(model: nn.Module, config, seed: int) -> LoraWeights:  # type: ignore[no-untyped-def]

@@ -10,7 +10,11 @@ A new engine subclasses :class:`Engine` and must:
   that changes weights must return the backbone to bit-exact original outputs), and
   :meth:`_save_state` / :meth:`_load_state` (safetensors and JSON only, never pickle; load
   validates everything before changing anything);
-- optionally extend :meth:`_details` for ``info()``.
+- optionally extend :meth:`_details` for ``info()``;
+- answer in batches: :meth:`generate_many` batches every engine whose answer is
+  :meth:`_prepare`'s messages and processors, each processor seeing only its own row of the
+  scores; an engine that answers otherwise overrides :meth:`generate_many` too, or sets
+  ``batched_answering = False``.
 
 The base class owns what is common: the learning history, timing, the state folder layout
 (``meta.json``, ``config.yaml``, ``history.json`` plus the engine's own files), atomic writes,
@@ -74,6 +78,9 @@ class Engine(ABC):
     summary: ClassVar[str]
     changes_weights: ClassVar[bool] = False
     state_version: ClassVar[int] = 1
+    batched_answering: ClassVar[bool] = True
+    """False for an engine whose answers cannot share one ``generate`` call (it is then asked
+    one prompt at a time by :meth:`generate_many`)."""
 
     def __init__(self, backbone: Backbone, config: Any, *, generation: GenerationConfig) -> None:
         self.backbone = backbone
@@ -122,13 +129,64 @@ class Engine(ABC):
                 prepared.messages, options, logits_processors=prepared.logits_processors
             )
 
+    def prepared_messages(self, prompt: str) -> list[ChatMessage]:
+        """The chat messages :meth:`generate` sends for ``prompt`` (retrieved passages and all),
+        e.g. to time the plain backbone on the very same prompt."""
+        options = self.generation_options()
+        return self._prepare(prompt, history=(), options=options).messages
+
+    def generate_many(
+        self,
+        prompts: Sequence[str],
+        *,
+        max_new_tokens: int | None = None,
+        batch_size: int = 1,
+    ) -> list[str]:
+        """Answer every prompt (no earlier turns), ``batch_size`` at a time, in their order.
+
+        One sequence decodes at the speed of reading every weight once per token; a batch reads
+        them once per step for all its rows. Prompts are sorted by length first, so a batch
+        pads little (as lm-evaluation-harness does), and :meth:`applied` is entered once for
+        all of them. Greedy answers equal :meth:`generate`'s except in rare near-ties, where
+        padding changes the arithmetic's rounding. An engine with ``batched_answering = False``
+        is asked one prompt at a time.
+        """
+        if batch_size <= 1 or not self.batched_answering:
+            return [self.generate(p, max_new_tokens=max_new_tokens) for p in prompts]
+        from continual_learning.core.row_logits import RowwiseLogits
+
+        options = self.generation_options(max_new_tokens)
+        prepared = [self._prepare(p, history=(), options=options) for p in prompts]
+        encoded = [self.backbone.encode_chat(p.messages) for p in prepared]
+        order = sorted(range(len(prompts)), key=lambda i: encoded[i].shape[1])
+        answers: list[str] = [""] * len(prompts)
+        with self.applied():
+            for start in range(0, len(order), batch_size):
+                rows = order[start : start + batch_size]
+                processors = RowwiseLogits([prepared[i].logits_processors for i in rows])
+                with ExitStack() as stack:
+                    for i in rows:
+                        for context in prepared[i].contexts:
+                            stack.enter_context(context)
+                    replies = self.backbone.generate_batch(
+                        [encoded[i] for i in rows],
+                        options,
+                        logits_processors=(processors,) if processors else (),
+                    )
+                for i, reply in zip(rows, replies, strict=True):
+                    answers[i] = reply
+        return answers
+
     def applied(self) -> AbstractContextManager[None]:
         """Inside this block the backbone computes with what the engine learned in weights.
 
-        An engine whose learning lives outside the backbone's own tensors (TTT-E2E's DualMLPs)
-        hooks it in here, so the backbone is untouched whenever no engine is computing.
-        :meth:`generate` enters it; so must anything else that runs the backbone on the
-        engine's behalf (held-out perplexity, for one). By default there is nothing to apply.
+        An engine whose learning lives outside the backbone's own tensors (TTT-E2E's neuron
+        deltas, a LoRA adapter) puts it in here, so the backbone is untouched whenever no
+        engine is computing. :meth:`generate` enters it; so must anything else that runs the
+        backbone on the engine's behalf (held-out perplexity, for one). It is for inference:
+        weight engines fold their change into the weights here (``core/weight_folding.py``),
+        so answering costs what the backbone alone costs; training uses its own,
+        differentiable path. By default there is nothing to apply.
         """
         return nullcontext()
 

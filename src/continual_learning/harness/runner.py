@@ -77,8 +77,9 @@ def compare(
 ) -> ComparisonReport:
     results = []
     original = backbone.fingerprint()
-    for index, run in enumerate(with_baselines(runs)):
-        _emit(on_event, "engines", index, len(runs) + len(BASELINES), run.name)
+    planned = with_baselines(runs)
+    for index, run in enumerate(planned):
+        _emit(on_event, "engines", index, len(planned), run.name)
         results.append(_run_one(run, inputs, backbone, config, original, on_event))
     results = _with_recovery(results)
     _emit(on_event, "engines", len(results), len(results), "done")
@@ -89,6 +90,7 @@ def compare(
         documents=len(inputs.documents),
         questions=len(inputs.questions),
         engines=tuple(results),
+        batch_size=config.harness.batch_size,
     )
 
 
@@ -103,7 +105,7 @@ def _run_one(
     engine: Engine | None = None
     try:
         engine = create_engine(run.engine, backbone, run.config(config))
-        return _measure(run, engine, inputs, on_event)
+        return _measure(run, engine, inputs, config, on_event)
     except Exception as exc:  # one engine failing must not stop the comparison
         log.warning("engine %s failed", run.name, exc_info=True)
         return EngineResult(
@@ -117,9 +119,14 @@ def _run_one(
 
 
 def _measure(
-    run: EngineRun, engine: Engine, inputs: ComparisonInputs, on_event: ProgressCallback | None
+    run: EngineRun,
+    engine: Engine,
+    inputs: ComparisonInputs,
+    config: AppConfig,
+    on_event: ProgressCallback | None,
 ) -> EngineResult:
-    before = _heldout(engine, inputs, on_event)
+    batch_size = config.harness.batch_size
+    before = _heldout(engine, inputs, batch_size, on_event)
     learn_seconds, eval_seconds, tokens = 0.0, 0.0, 0
     records: list[AnswerRecord] = []
     for documents, questions in inputs.episodes():
@@ -127,10 +134,10 @@ def _measure(
         started = time.perf_counter()
         tokens += sum(engine.learn(d.text, doc_id=d.id).tokens for d in documents)
         learn_seconds += time.perf_counter() - started
-        result = evaluate(engine, questions, on_event=on_event)
+        result = evaluate(engine, questions, batch_size=batch_size, on_event=on_event)
         eval_seconds += result.seconds
         records.extend(result.records)
-    after = _heldout(engine, inputs, on_event)
+    after = _heldout(engine, inputs, batch_size, on_event)
     summary = summarize([r.score for r in records])
     impossible = [r for r in records if not r.gold]
     return EngineResult(
@@ -157,11 +164,12 @@ class _HeldoutScore:
 
 
 def _heldout(
-    engine: Engine, inputs: ComparisonInputs, on_event: ProgressCallback | None
+    engine: Engine, inputs: ComparisonInputs, batch_size: int, on_event: ProgressCallback | None
 ) -> _HeldoutScore:
     qa = None
     if inputs.heldout_questions:
-        qa = evaluate(engine, inputs.heldout_questions, on_event=on_event).summary.contains
+        asked = evaluate(engine, inputs.heldout_questions, batch_size=batch_size, on_event=on_event)
+        qa = asked.summary.contains
     ppl = None
     if inputs.heldout_texts:
         with engine.applied():

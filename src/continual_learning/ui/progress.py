@@ -1,9 +1,18 @@
-"""Rich progress bars driven by the ``ProgressEvent`` callbacks of UI-blind code."""
+"""Progress of long work, driven by the ``ProgressEvent`` callbacks of UI-blind code.
+
+In a terminal: Rich bars. Redirected to a file (``> run.log 2>&1``), a bar would show nothing
+until it ends, so :class:`PlainProgress` writes plain lines instead: one when a task starts and
+ends, and one every few seconds in between with done/total, rate and time left.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TextIO
 
 from rich.progress import (
     BarColumn,
@@ -39,9 +48,73 @@ class ProgressRenderer:
         )
 
 
+@dataclass
+class _TaskClock:
+    started: float
+    last_line: float
+
+
+class PlainProgress:
+    """A callable ``on_event`` target that writes a line per phase and every ``every`` seconds.
+
+    ``clock`` is injectable so that a test can step time instead of sleeping.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        every: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._stream = stream
+        self._every = every
+        self._clock = clock
+        self._tasks: dict[str, _TaskClock] = {}
+
+    def __call__(self, event: ProgressEvent) -> None:
+        now = self._clock()
+        task = self._tasks.get(event.task)
+        if task is None:
+            self._tasks[event.task] = _TaskClock(started=now, last_line=now)
+            self._write(event, now - now, "started")
+            return
+        finished = event.total is not None and event.completed >= event.total
+        if finished or now - task.last_line >= self._every:
+            task.last_line = now
+            self._write(event, now - task.started, "done" if finished else "")
+        if finished:
+            del self._tasks[event.task]  # a task name used again later starts afresh
+
+    def _write(self, event: ProgressEvent, elapsed: float, state: str) -> None:
+        parts = [f"[{time.strftime('%H:%M:%S')}] {event.task}"]
+        total = "?" if event.total is None else str(event.total)
+        parts.append(f"{event.completed}/{total}")
+        if state == "started":
+            parts.append("started")
+        elif elapsed > 0 and event.completed:
+            rate = event.completed / elapsed
+            parts.append(f"{rate:.2f}/s" if rate >= 1 else f"{1 / rate:.1f} s each")
+            if state == "done":
+                parts.append(f"done in {elapsed:.0f} s")
+            elif event.total is not None:
+                parts.append(f"ETA {(event.total - event.completed) / rate:.0f} s")
+        if event.message:
+            parts.append(event.message)
+        if event.loss is not None:
+            parts.append(f"loss {event.loss:.3f}")
+        print("  ".join(parts), file=self._stream, flush=True)
+
+
 @contextmanager
-def progress_bars() -> Iterator[ProgressRenderer]:
-    """``with progress_bars() as on_event: work(on_event=on_event)``: bars on stderr."""
+def progress_bars() -> Iterator[Callable[[ProgressEvent], None]]:
+    """``with progress_bars() as on_event: work(on_event=on_event)``: progress on stderr.
+
+    Rich bars in a terminal; plain timestamped lines when stderr is a file or a pipe.
+    """
+    if not err_console.is_terminal:
+        yield PlainProgress(sys.stderr)
+        return
     progress = Progress(
         SpinnerColumn(),
         TextColumn("[bold]{task.description}"),

@@ -229,11 +229,27 @@ class AceEngine(Engine):
         max_new_tokens: int | None = None,
         history: Sequence[ChatMessage] = (),
     ) -> str:
-        """Answer with the role LLM (a server, or the backbone itself), greedily."""
+        """Answer with the role LLM: a server, greedily, or the backbone itself, with the
+        workbench's generation settings like every other engine."""
+        if self.config.backend == "local":
+            reply = super().generate(prompt, max_new_tokens=max_new_tokens, history=history)
+            return read_generation(reply, self.playbook).answer
         options = self.generation_options(max_new_tokens)
         messages = self._prepare(prompt, history=history, options=options).messages
         reply = self.llm.chat(messages, max_tokens=options.max_new_tokens)
         return read_generation(reply, self.playbook).answer
+
+    def generate_many(
+        self, prompts: Sequence[str], *, max_new_tokens: int | None = None, batch_size: int = 1
+    ) -> list[str]:
+        """On the backbone, answers are batched as every engine's are; a server is asked one
+        question at a time (its own scheduler batches concurrent requests, not ours)."""
+        if batch_size <= 1 or self.config.backend != "local":
+            return [self.generate(p, max_new_tokens=max_new_tokens) for p in prompts]
+        replies = super().generate_many(
+            prompts, max_new_tokens=max_new_tokens, batch_size=batch_size
+        )
+        return [read_generation(reply, self.playbook).answer for reply in replies]
 
     def _prepare(
         self, prompt: str, *, history: Sequence[ChatMessage], options: GenerationOptions

@@ -3,9 +3,10 @@
 Learning a document runs the frozen backbone once over each chunk, hands the hidden states
 entering every decoder layer to the Perceiver hypernetwork (``hypernetwork.py``), and keeps the
 rank-r ``A`` and ``B`` it writes. No gradient step is taken. Answering puts every chunk's factors
-into the backbone as one peft LoRA adapter of rank ``r x chunks`` (``injection.py``), scaled to
-the mean of the chunks' updates by default (``composition``), and asks the question without
-the document: what the model knows about it is in the adapter.
+into the backbone as one LoRA adapter of rank ``r x chunks`` (``injection.py``), scaled to the
+mean of the chunks' updates by default (``composition``) and folded into the target weights for
+as long as the engine answers (``core/lora.py``), and asks the question without the document:
+what the model knows about it is in the adapter.
 
 ``doc`` mode splits a document into ``chunk_tokens`` chunks; ``text`` mode reads a short task
 description as one chat turn, one chunk. The hypernetwork must have been trained for this
@@ -26,8 +27,9 @@ import torch
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone
 from continual_learning.core.chunking import chunk_text
-from continual_learning.core.lora import lora_applied, lora_config
+from continual_learning.core.lora import lora_config, lora_folded
 from continual_learning.core.storage import atomic_write_json, read_json
+from continual_learning.core.weight_folding import FoldCache
 from continual_learning.engines.base import Engine, LearnOutcome, ProgressCallback
 from continual_learning.engines.doc2lora.activations import chunk_activations, task_activations
 from continual_learning.engines.doc2lora.config import Doc2LoraConfig
@@ -70,6 +72,7 @@ class Doc2LoraEngine(Engine):
         self.chunk_sources: list[str] = []
         """The doc id each chunk's factors came from, in learning order."""
         self._weights: dict[str, torch.Tensor] | None = None
+        self._folds = FoldCache()
 
     def _hypernetwork_path(self) -> Path:
         if self.config.hypernetwork:
@@ -158,13 +161,14 @@ class Doc2LoraEngine(Engine):
         # document ..."), so the mean is the default.
         alpha = rank / len(self.chunks) if self.config.composition == "mean" else rank
         config = lora_config(rank, float(alpha), 0.0, self.config.target_modules)
-        with lora_applied(self.backbone.model, config, self._weights):
+        with lora_folded(self.backbone.model, config, self._weights, self._folds):
             yield
 
     # -- state ------------------------------------------------------------------------------------
 
     def _clear_state(self) -> None:
         self.chunks, self.chunk_sources, self._weights = [], [], None
+        self._folds.clear()
 
     def _save_state(self, directory: Path) -> None:
         from safetensors.torch import save_file

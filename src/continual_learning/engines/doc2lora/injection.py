@@ -1,7 +1,8 @@
 """Where the generated LoRA goes: the backbone's target linears, through peft or through hooks.
 
-At answer time the factors become a real peft LoRA adapter (``core/lora.py``), scaling 1, so
-``W x + B A x`` is computed by peft's own ``lora.Linear``. Training needs the gradient to flow
+At answer time the factors become LoRA weights under peft's names (``core/lora.py``), folded
+into the target weights, ``W + B A``, so decoding costs what the backbone alone costs; peft's own
+``lora.Linear`` computes the same function (a test checks it). Training needs the gradient to flow
 from the student's loss back into the hypernetwork that produced ``A`` and ``B``, which peft's
 leaf parameters cannot carry, so the trainer adds the same ``B A x`` with forward hooks instead;
 a test checks that the two agree.

@@ -54,12 +54,20 @@ class AdvantageModulator(LogitsProcessor):
         self.beta = beta
         self.steps = 0
         self.total_abs_advantage = 0.0
+        self.row: int | None = None  # in a batch, which row of the captured states is ours
+
+    def bind_row(self, row: int) -> None:
+        """Read the captured states of batch row ``row`` only (``core/row_logits.py``)."""
+        self.row = row
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         if self.capture.hidden is None or self.neighbours == 0:
             return scores
         states = self.memory_states.to(scores.device)
-        query = torch.nn.functional.normalize(self.capture.hidden[:, -1].float(), dim=-1)  # (B, H)
+        newest = self.capture.hidden[:, -1]  # (B, H), every row of the batch
+        if self.row is not None:
+            newest = newest[self.row : self.row + 1]  # (1, H): the row these scores belong to
+        query = torch.nn.functional.normalize(newest.float(), dim=-1)  # (B, H)
         similarity = query @ states.T  # (B, M)
         nearest = similarity.topk(self.neighbours, dim=-1)  # (B, n)
         weights = torch.softmax(nearest.values / self.temperature, dim=-1)  # (B, n)

@@ -43,11 +43,13 @@ from continual_learning.core.lora import (
     initial_weights,
     lora_applied,
     lora_config,
+    lora_folded,
     read_weights,
 )
 from continual_learning.core.perplexity import perplexity
 from continual_learning.core.self_edit import write_self_edits
 from continual_learning.core.storage import atomic_write_json, read_json, safe_name
+from continual_learning.core.weight_folding import FoldCache
 from continual_learning.engines.base import Engine, LearnOutcome, ProgressCallback
 from continual_learning.engines.replay_lora.buffers import (
     ReplayExample,
@@ -96,6 +98,7 @@ class ReplayLoraEngine(Engine):
         self.anchor: list[str] | None = None
         """Set with :meth:`set_anchor`; None means ``anchor_corpus`` from the config."""
         self._initial: LoraWeights | None = None
+        self._folds = FoldCache()
 
     # -- the refresh wheel's verbs --------------------------------------------------------------
 
@@ -345,9 +348,10 @@ class ReplayLoraEngine(Engine):
     def applied(self) -> AbstractContextManager[Any]:
         if not self.domain.weights:
             return nullcontext()
-        return lora_applied(self.backbone.model, self.peft_config, self.domain.weights)
+        return lora_folded(self.backbone.model, self.peft_config, self.domain.weights, self._folds)
 
     def _clear_state(self) -> None:
+        self._folds.clear()
         self.domains = {DEFAULT_DOMAIN: self._new_domain(DEFAULT_DOMAIN)}
         self.active = DEFAULT_DOMAIN
 

@@ -19,8 +19,10 @@ Since ``trainable(x) = frozen(x) + correction(x)``, the blend is computed as
 grows with |S|, not with the MLP), and with S empty it returns the frozen output unchanged, bit
 for bit.
 
-The backbone is never modified: :meth:`DualMLPLayers.applied` installs forward hooks on the
-wrapped MLPs for as long as the engine computes, and removing them restores the original model.
+The backbone is never modified: for training, :meth:`DualMLPLayers.applied` installs forward
+hooks on the wrapped MLPs (differentiable in the deltas), and removing them restores the original
+model; for answering, :meth:`DualMLPLayers.folded` computes the same blend into the MLPs' own
+weights as extra neurons for the duration of a block, and puts the original tensors back after.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import torch
 from torch import nn
 
 from continual_learning.core.hidden_states import decoder_layers
+from continual_learning.core.weight_folding import FoldCache, swapped_parameters
 from continual_learning.errors import ModelError, StateError
 
 
@@ -132,6 +135,36 @@ class DualMLP(nn.Module):
         new = mlp.act_fn(gate + x @ delta.gate.T) * (up + x @ delta.up.T)
         return (new - old) @ down_w.T + new @ delta.down
 
+    def folded_weights(self, prefix: str) -> dict[str, torch.Tensor]:
+        """The frozen MLP's weights with the blend built in, as |S| extra neurons.
+
+        For a stored neuron j (gate row g_j, up row u_j, down column d_j; deltas dg, du, dd),
+        the blend's output is ``alpha * n_j(x) d_j + (1 - alpha) * n'_j(x) (d_j + dd)`` with
+        ``n_j = act(g_j x) u_j x`` and ``n'_j`` the same with ``g_j + dg``, ``u_j + du``. So
+        neuron j keeps its rows with its down column scaled by alpha, and a new neuron with the
+        trained rows and down column ``(1 - alpha)(d_j + dd)`` is appended: the MLP grows from
+        I to I + |S| neurons and computes, unhooked, what the DualMLP computes (``prefix`` is
+        the MLP's module name).
+        """
+        mlp, delta, idx = self.frozen, self.delta, self.delta.indices
+        alpha = self.alpha
+        with torch.no_grad():
+            gate = mlp.gate_proj.weight.float()  # (I, H)
+            up = mlp.up_proj.weight.float()  # (I, H)
+            down = mlp.down_proj.weight.float().clone()  # (H, I)
+            trained_down = (1.0 - alpha) * (down[:, idx] + delta.down.detach().T)  # (H, |S|)
+            down[:, idx] *= alpha
+            folded = {
+                "gate_proj.weight": torch.cat([gate, gate[idx] + delta.gate.detach()]),
+                "up_proj.weight": torch.cat([up, up[idx] + delta.up.detach()]),
+                "down_proj.weight": torch.cat([down, trained_down], dim=1),  # (H, I + |S|)
+            }
+            for name in ("gate_proj", "up_proj"):
+                bias = getattr(mlp, name).bias
+                if bias is not None:
+                    folded[f"{name}.bias"] = torch.cat([bias, bias[idx]])
+        return {f"{prefix}.{name}": tensor for name, tensor in folded.items()}
+
 
 class DualMLPLayers(nn.Module):
     """The DualMLPs of a contiguous range of decoder layers of one backbone."""
@@ -147,6 +180,12 @@ class DualMLPLayers(nn.Module):
         self.duals = nn.ModuleDict(
             {str(i): DualMLP(layers[i].mlp, alpha) for i in range(start, end)}
         )
+        self._folds = FoldCache()
+        self._edition = object()
+        """Renewed whenever a delta or alpha may have changed: the key of the folded weights."""
+
+    def _changed(self) -> None:
+        self._edition = object()
 
     def __iter__(self) -> Iterator[tuple[int, DualMLP]]:  # type: ignore[override]
         for key, dual in self.duals.items():
@@ -159,6 +198,7 @@ class DualMLPLayers(nn.Module):
     def set_alpha(self, alpha: float) -> None:
         for _, dual in self:
             dual.alpha = alpha
+        self._changed()
 
     @contextmanager
     def applied(self) -> Iterator[None]:
@@ -173,6 +213,24 @@ class DualMLPLayers(nn.Module):
         finally:
             for handle in handles:
                 handle.remove()
+            self._changed()  # the deltas were trainable in here
+
+    @contextmanager
+    def folded(self, model: nn.Module) -> Iterator[None]:
+        """For answering: each MLP with a delta computes the blend in its own weights (see
+        :meth:`DualMLP.folded_weights`), so decoding costs what the backbone costs; the original
+        weights come back untouched when the block ends."""
+
+        def fold() -> dict[str, torch.Tensor]:
+            replacements: dict[str, torch.Tensor] = {}
+            prefixes = {id(module): name for name, module in model.named_modules()}
+            for _, dual in self:
+                if len(dual.delta) and dual.alpha != 1.0:
+                    replacements |= dual.folded_weights(prefixes[id(dual.frozen)])
+            return replacements
+
+        with swapped_parameters(model, self._folds.tensors(self._edition, fold)):
+            yield
 
     def neurons(self) -> int:
         return sum(len(dual.delta) for _, dual in self)
@@ -183,6 +241,8 @@ class DualMLPLayers(nn.Module):
     def reset(self) -> None:
         for _, dual in self:
             dual.delta.reset()
+        self._folds.clear()
+        self._changed()
 
     def tensors(self) -> dict[str, torch.Tensor]:
         out = {}
@@ -200,6 +260,7 @@ class DualMLPLayers(nn.Module):
                 f"{self.end - 1}: was it saved with other layers_start / layers_end?"
             )
         backup = {k: v.clone() for k, v in self.tensors().items()}
+        self._changed()
         try:
             for layer, dual in self:
                 dual.delta.load(

@@ -168,7 +168,7 @@ class TttE2eEngine(Engine):
     # -- the engine interface ------------------------------------------------------------------
 
     def applied(self) -> AbstractContextManager[None]:
-        return self.layers.applied()
+        return self.layers.folded(self.backbone.model)
 
     def _clear_state(self) -> None:
         self.layers.reset()
