@@ -72,7 +72,13 @@ def run_with_loops(
             document.text, written[document.id], doc_id=document.id, on_event=on_event
         )
     learn_seconds = time.perf_counter() - started
-    result = evaluate(engine, questions, max_new_tokens=max_new_tokens, on_event=on_event)
+    result = evaluate(
+        engine,
+        questions,
+        max_new_tokens=max_new_tokens,
+        batch_size=config.harness.batch_size,
+        on_event=on_event,
+    )
     records = engine.loops
     playbook = engine.playbook
     curator: dict[str, int] = {}
@@ -121,7 +127,13 @@ def in_context(
     engine = create_engine("in-context", backbone, config)
     for document in documents:
         engine.learn(document.text, doc_id=document.id)
-    result = evaluate(engine, questions, max_new_tokens=max_new_tokens, on_event=on_event)
+    result = evaluate(
+        engine,
+        questions,
+        max_new_tokens=max_new_tokens,
+        batch_size=config.harness.batch_size,
+        on_event=on_event,
+    )
     return {
         "exact_match": round(result.summary.exact_match, 4),
         "f1": round(result.summary.f1, 4),

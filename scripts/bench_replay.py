@@ -79,9 +79,16 @@ def fact_domains() -> list[DomainData]:
     return domains
 
 
-def accuracies(engine, domains: list[DomainData], max_new_tokens: int) -> list[float]:  # type: ignore[no-untyped-def]
+def accuracies(  # type: ignore[no-untyped-def]
+    engine, domains: list[DomainData], max_new_tokens: int, batch_size: int
+) -> list[float]:
     return [
-        round(evaluate(engine, d.questions, max_new_tokens=max_new_tokens).summary.contains, 4)
+        round(
+            evaluate(
+                engine, d.questions, max_new_tokens=max_new_tokens, batch_size=batch_size
+            ).summary.contains,
+            4,
+        )
         for d in domains
     ]
 
@@ -105,7 +112,7 @@ def run_sequence(
                 document.text, source=document.id, first=len(examples), on_event=on_event
             )
         engine.cycle(examples, on_event=on_event)
-        matrix.append(accuracies(engine, domains, max_new_tokens))
+        matrix.append(accuracies(engine, domains, max_new_tokens, config.harness.batch_size))
     seconds = time.perf_counter() - started
     cycles = engine.cycles()
     engine.clear()
@@ -228,7 +235,7 @@ def main() -> int:
     domains = fact_domains()
     runs = RUNS if args.runs == "all" else {k: RUNS[k] for k in args.runs.split(",")}
     closed = create_engine("closed-book", backbone, config)
-    base_row = accuracies(closed, domains, args.max_new_tokens)
+    base_row = accuracies(closed, domains, args.max_new_tokens, config.harness.batch_size)
     results = []
     with progress_bars() as on_event:
         for label, overrides in runs.items():

@@ -2,17 +2,22 @@
 batch size 1 against the default, side by side in one run.
 
 1. **Milliseconds per generated token.** Every engine learns the same documents and answers the
-   same questions, each answer exactly ``--tokens`` tokens long (``generation.min_new_tokens``),
-   greedy. Beside each engine, in the same loop, the plain backbone answers the very prompt the
-   engine sends (``Engine.prepared_messages``): for an engine that changes weights that is
-   closed-book's prompt, for one that adds context it is in-context at the same prompt length.
+   same questions, each answer exactly ``--tokens`` tokens long (``generation.min_new_tokens``,
+   no stop on a repeat), greedy. Beside each engine, in the same loop, the plain backbone
+   answers the very prompt the engine sends (``Engine.prepared_messages``): for an engine that
+   changes weights that is closed-book's prompt, for one that adds context it is in-context at
+   the same prompt length.
    The ratio is the engine's cost over the backbone's, at batch size 1 and at the default.
-2. **The harness** (``--harness``): ``continual-learning bench facts --engines all``, run by the
+2. **Batch sizes** (``--sweep 1,4,8,16``): the plain backbone on closed-book's and in-context's
+   prompts at each batch size, tokens per second: what ``harness.batch_size`` is chosen from.
+3. **The harness** (``--harness``): ``continual-learning bench facts --engines all``, run by the
    real CLI, at ``--batch-size 1`` and at the configured default, with its progress written to a
    log file (the JSON records how many progress lines each log got while it ran): wall seconds,
    each engine's contains and F1, and how many answers differ.
 
-    .venv/bin/python scripts/bench_speed.py --harness --json assets/speed.json
+    .venv/bin/python scripts/bench_speed.py --sweep 1,4,8,16 --json assets/speed.json
+    .venv/bin/python scripts/bench_speed.py --engines closed-book --questions 2 --harness \
+        --json assets/speed-harness.json
 """
 
 from __future__ import annotations
@@ -46,8 +51,9 @@ CLI = Path(sys.executable).with_name("continual-learning")
 
 
 def fixed_length(config: AppConfig, tokens: int) -> AppConfig:
+    """Every answer exactly ``tokens`` long: no end-of-answer, no stop on a repeat."""
     generation = dataclasses.replace(
-        config.generation, max_new_tokens=tokens, min_new_tokens=tokens
+        config.generation, max_new_tokens=tokens, min_new_tokens=tokens, stop_repeats=False
     )
     return dataclasses.replace(config, generation=generation)
 
@@ -103,8 +109,9 @@ def per_token(
     }
 
 
-def measure_engines(args: argparse.Namespace, config: AppConfig, console: Console) -> list[dict]:
-    backbone = load_backbone(config.model)
+def measure_engines(
+    args: argparse.Namespace, config: AppConfig, backbone: Backbone, console: Console
+) -> list[dict]:
     documents, questions = fictional_fact_set()
     documents = documents[: args.documents]
     asked = [q for q in questions if q.doc_id in {d.id for d in documents}][: args.questions]
@@ -125,11 +132,39 @@ def measure_engines(args: argparse.Namespace, config: AppConfig, console: Consol
     return rows
 
 
-def run_harness(batch_size: int, folder: Path) -> dict:
-    """``bench facts --engines all`` through the real CLI; progress goes to a log file."""
+def batch_size_sweep(
+    args: argparse.Namespace, config: AppConfig, backbone: Backbone, console: Console
+) -> list[dict[str, float]]:
+    """The plain backbone on closed-book's and in-context's prompts at each batch size: what
+    ``harness.batch_size`` was chosen from."""
+    documents, questions = fictional_fact_set()
+    documents = documents[: args.documents]
+    asked = [q for q in questions if q.doc_id in {d.id for d in documents}][: args.questions]
+    rows = []
+    for name in ("closed-book", "in-context"):
+        engine = create_engine(name, backbone, fixed_length(config, args.tokens))
+        for document in documents:
+            engine.learn(document.text, doc_id=document.id)
+        messages = [engine.prepared_messages(q.question) for q in asked]
+        options = engine.generation_options()
+        for size in args.sweep:
+            times = [
+                timed(lambda: plain_answers(backbone, messages, options, size))  # noqa: B023
+                for _ in range(args.repeats)
+            ]
+            seconds = min(times)
+            row = {"prompt": name, "batch_size": size, "seconds": round(seconds, 2)}
+            row["tokens_per_second"] = round(len(asked) * args.tokens / seconds, 1)
+            rows.append(row)
+            console.print(row)
+    return rows
+
+
+def run_harness(batch_size: int, engines: str, folder: Path) -> dict:
+    """``bench facts --engines ENGINES`` through the real CLI; progress goes to a log file."""
     report, log = folder / f"facts-b{batch_size}.json", folder / f"facts-b{batch_size}.log"
     command = [str(CLI), "--workspace", str(folder / f"ws-{batch_size}"), "bench", "facts"]
-    command += ["--engines", "all", "--batch-size", str(batch_size), "--json", str(report)]
+    command += ["--engines", engines, "--batch-size", str(batch_size), "--json", str(report)]
     environment = dict(os.environ)
     if SQUAD_DEV.is_file() and "CL__SQUAD__PATH" not in environment:
         environment["CL__SQUAD__PATH"] = str(SQUAD_DEV)
@@ -199,7 +234,7 @@ def speed_table(rows: list[dict], batch_sizes: list[int]) -> Table:
 def harness_table(rows: list[dict], one: dict, default: dict) -> Table:
     table = Table(
         title=(
-            f"bench facts --engines all: {one['wall_seconds']:.0f} s at batch 1, "
+            f"bench facts: {one['wall_seconds']:.0f} s at batch 1, "
             f"{default['wall_seconds']:.0f} s at batch {default['batch_size']} "
             f"({one['wall_seconds'] / default['wall_seconds']:.2f}x faster)"
         )
@@ -232,14 +267,22 @@ def main() -> int:
     parser.add_argument("--questions", type=int, default=16, help="questions per engine")
     parser.add_argument("--repeats", type=int, default=2, help="timed passes; the fastest counts")
     parser.add_argument("--tokens", type=int, default=32, help="tokens in every answer")
+    parser.add_argument(
+        "--sweep",
+        type=lambda text: [int(x) for x in text.split(",") if x],
+        default=[],
+        help="batch sizes to time the plain backbone at, e.g. 1,4,8,16 (default: none)",
+    )
     parser.add_argument("--harness", action="store_true", help="also time bench facts (long)")
+    parser.add_argument("--harness-engines", default="all", help="engines bench facts runs")
     parser.add_argument("--work-dir", type=Path, help="harness reports and logs (default: temp)")
     parser.add_argument("--json", type=Path, default=REPO / "assets" / "speed.json")
     args = parser.parse_args()
 
     console = Console()
     config = load_config()
-    rows = measure_engines(args, config, console)
+    backbone = load_backbone(config.model)
+    rows = measure_engines(args, config, backbone, console)
     batch_sizes = sorted({1, config.harness.batch_size})
     console.print(speed_table(rows, batch_sizes))
     output: dict = {
@@ -252,11 +295,13 @@ def main() -> int:
         "default_batch_size": config.harness.batch_size,
         "engines": rows,
     }
+    if args.sweep:
+        output["batch_size_sweep"] = batch_size_sweep(args, config, backbone, console)
     if args.harness:
         folder = args.work_dir or Path(tempfile.mkdtemp(prefix="bench-speed-"))
         folder.mkdir(parents=True, exist_ok=True)
-        one = run_harness(1, folder)
-        default = run_harness(config.harness.batch_size, folder)
+        one = run_harness(1, args.harness_engines, folder)
+        default = run_harness(config.harness.batch_size, args.harness_engines, folder)
         summary = harness_summary(one, default)
         console.print(harness_table(summary, one, default))
         output["harness"] = {

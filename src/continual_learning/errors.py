@@ -56,3 +56,9 @@ class LLMError(EngineError):
 
 class PlaybookError(StateError):
     """A playbook file or a Curator's edit is malformed; the playbook is left as it was."""
+
+
+class BusyError(WorkbenchError):
+    """Another process holds the state this command would change (and it was told not to wait)."""
+
+    exit_code = 7

@@ -158,14 +158,16 @@ class ForgettingResult:
     """Held-out QA and perplexity before and after an engine learned the documents."""
 
     heldout_questions: int
-    qa_before: float
-    qa_after: float
+    qa_before: float | None
+    """None when there were no held-out questions (no SQuAD file): perplexity only."""
+    qa_after: float | None
     qa_metric: str
     perplexity_before: float | None
     perplexity_after: float | None
     forgetting_ratio: float | None
-    bwt: float
+    bwt: float | None
     perplexity_bwt: float | None
+    heldout_texts: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -182,6 +184,8 @@ class EngineResult:
     learn_seconds: float | None = None
     eval_seconds: float | None = None
     tokens_learned: int | None = None
+    repeating: float | None = None
+    """Share of answers that repeat a sentence of their own (``core/scoring.repeats_itself``)."""
     forgetting: ForgettingResult | None = None
     answers: tuple[AnswerRecord, ...] = ()
     error: str | None = None
@@ -203,6 +207,25 @@ class ComparisonReport:
     engines: tuple[EngineResult, ...]
     batch_size: int = 1
     """Questions answered together in one ``generate`` call (``harness.batch_size``)."""
+    heldout_source: str = ""
+    """What the forgetting columns were measured on."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ComparisonReport:
+        """Read back what ``to_dict`` wrote (a ``--json`` report). Raises KeyError or TypeError
+        on anything else."""
+        engines = tuple(_engine_result(row) for row in data["engines"])
+        return cls(**{k: v for k, v in data.items() if k != "engines"}, engines=engines)
+
+
+def _engine_result(row: dict[str, Any]) -> EngineResult:
+    answers = tuple(
+        AnswerRecord(**(a | {"gold": tuple(a["gold"]), "score": QAScore(**a["score"])}))
+        for a in row.get("answers", ())
+    )
+    forgetting = row.get("forgetting")
+    forgetting = None if forgetting is None else ForgettingResult(**forgetting)
+    return EngineResult(**(row | {"answers": answers, "forgetting": forgetting}))

@@ -3,9 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 from helpers import run_cli, save_tiny_model
+
+
+def _fact_files(tmp_path: Path) -> tuple[Path, Path]:
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(json.dumps({"id": "v", "text": "Zorblax Quentaro is the capital of Velmoria."}))
+    questions = tmp_path / "questions.jsonl"
+    rows = [
+        {"id": f"q{n}", "doc_id": "v", "question": f"Capital of Velmoria, {n}?", "answers": ["Z"]}
+        for n in range(6)
+    ]
+    questions.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return docs, questions
 
 
 def test_compare_writes_json_plot_and_predictions(tmp_path: Path) -> None:
@@ -71,3 +87,54 @@ def test_questions_about_unknown_documents_are_refused(tmp_path: Path) -> None:
     result = run_cli("compare", "--documents", str(docs), "--questions", str(questions))
     assert result.returncode != 0
     assert "unknown documents: nope" in result.stderr
+
+
+def test_a_comparison_redirected_to_a_file_writes_its_progress_there_while_it_runs(
+    tmp_path: Path,
+) -> None:
+    model = save_tiny_model(tmp_path / "tiny-model")
+    docs, questions = _fact_files(tmp_path)
+    log = tmp_path / "run.log"
+    command = [sys.executable, "-m", "continual_learning.cli.main", "--model", str(model)]
+    command += ["compare", "--engines", "jitrl-full", "--documents", str(docs)]
+    command += ["--questions", str(questions), "--heldout", "0", "--max-new-tokens", "48"]
+    command += ["--batch-size", "2", "--json", str(tmp_path / "r.json")]
+    with log.open("w") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=os.environ)
+        seen_while_running = ""
+        while process.poll() is None and "started" not in seen_while_running:
+            time.sleep(0.05)
+            seen_while_running = log.read_text()
+        assert process.wait(timeout=600) == 0, log.read_text()
+    assert "engines  0/3  started" in seen_while_running  # written before the run ended
+    text = log.read_text()
+    assert "answer jitrl_full  6/6" in text and "done in" in text
+    assert text.index("answer jitrl_full") < text.index("report: ")  # progress came first
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["batch_size"] == 2
+
+
+def test_batch_size_must_be_a_positive_number(tmp_path: Path) -> None:
+    docs, questions = _fact_files(tmp_path)
+    for bad in ("0", "-3", "many"):
+        result = run_cli(
+            "compare", "--documents", str(docs), "--questions", str(questions), "--batch-size", bad
+        )
+        assert result.returncode == 2
+        assert "--batch-size: must be a whole number of at least 1" in result.stderr
+
+
+def test_bench_facts_with_no_squad_still_measures_forgetting(tmp_path: Path) -> None:
+    model = save_tiny_model(tmp_path / "tiny-model")
+    result = run_cli(
+        "--model", str(model), "bench", "facts", "--engines", "jitrl-mvp",
+        "--max-new-tokens", "2", "--json", str(tmp_path / "r.json"),
+        env={"CL__SQUAD__PATH": "", "CL__SQUAD__URL": "http://127.0.0.1:9/dev-v2.0.json"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "perplexity on the shipped held-out paragraphs" in " ".join(result.stdout.split())
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert "10 shipped held-out paragraphs" in report["heldout_source"]
+    for row in report["engines"]:
+        assert row["forgetting"]["perplexity_before"] > 0
+        assert row["forgetting"]["perplexity_after"] > 0

@@ -68,3 +68,16 @@ def test_scores_for_answerable_and_unanswerable_questions() -> None:
     assert summary.count == 2
     assert summary.contains == 0.5
     assert summary.abstention_rate == 0.5
+
+
+def test_an_answer_that_loops_repeats_itself() -> None:
+    from continual_learning.core.scoring import repeats_itself
+
+    loop = (
+        "The Bridge in the town of Dask is painted lime green. Dask is painted lime green. "
+        "Dask is painted lime green."
+    )
+    assert repeats_itself(loop)
+    assert repeats_itself("lime green and lime green and lime green and lime green and more")
+    assert not repeats_itself("The Quorvel Bridge is painted lime green.")
+    assert not repeats_itself("It is green. It is in Dask. Painters chose green in 1901.")

@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from continual_learning.core.scoring import score_answer
 from continual_learning.harness import ComparisonInputs, EngineRun, compare
 from continual_learning.harness.outputs import write_json, write_plot, write_predictions
@@ -105,3 +107,29 @@ def test_ace_with_no_server_is_reported_as_failed_with_its_reason() -> None:
     assert rows["ace"].failed and "Ollama at" in rows["ace"].error
     assert "ollama serve" in rows["ace"].error
     assert not rows["jitrl-mvp"].failed  # the others still ran
+
+
+def test_without_squad_the_forgetting_columns_use_the_shipped_heldout_paragraphs() -> None:
+    from continual_learning.harness import fictional_fact_inputs
+    from continual_learning.ui.render import comparison_table, forgetting_table
+
+    shipped = fictional_fact_inputs()  # no SQuAD file: what a fresh clone offline gets
+    assert len(shipped.heldout_texts) == 10 and not shipped.heldout_questions
+    assert "shipped held-out paragraphs" in shipped.heldout_source
+    inputs = ComparisonInputs(
+        dataset="tiny",
+        documents=DOCS,
+        questions=QUESTIONS,
+        heldout_texts=shipped.heldout_texts[:2],
+        heldout_source=shipped.heldout_source,
+    )
+    config = make_config(generation={"max_new_tokens": 4})
+    report = compare([EngineRun(engine="jitrl-mvp")], inputs, build_tiny_backbone(), config)
+    assert report.heldout_source == shipped.heldout_source
+    for row in report.engines:
+        f = row.forgetting
+        assert f is not None and f.heldout_texts == 2 and f.qa_before is None and f.bwt is None
+        assert f.perplexity_before == pytest.approx(f.perplexity_after)  # retrieval forgets nothing
+        assert 0.0 <= row.repeating <= 1.0
+    for table in (comparison_table(report), forgetting_table(report)):
+        assert table.row_count == 3

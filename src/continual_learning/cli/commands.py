@@ -162,7 +162,10 @@ def _squad_path_or_none(bench: Workbench):  # type: ignore[no-untyped-def]
     try:
         return resolve_squad_path(bench.config.squad)
     except DatasetError as exc:
-        console.print(f"[yellow]no held-out SQuAD data, so no forgetting figures: {exc}[/]")
+        console.print(
+            f"[yellow]no held-out SQuAD questions ({exc}): forgetting is measured as perplexity "
+            "on the shipped held-out paragraphs[/]"
+        )
         return None
 
 
@@ -194,6 +197,11 @@ def _run_comparison(args: argparse.Namespace, bench: Workbench, inputs) -> int: 
     if args.plot:
         write_plot(report, args.plot)
         console.print(f"chart: {args.plot}")
+    if args.html:
+        from continual_learning.harness.html_report import write_html
+
+        write_html(report, args.html)
+        console.print(f"HTML report: {args.html}")
     if args.predictions:
         written = write_predictions(report, args.predictions)
         console.print(f"predictions: {len(written)} files in {args.predictions}")
@@ -211,6 +219,29 @@ def compare(args: argparse.Namespace, bench: Workbench) -> int:
         heldout=args.heldout,
     )
     return _run_comparison(args, bench, inputs)
+
+
+def report(args: argparse.Namespace) -> int:
+    """Show a saved ``--json`` comparison again, and write it as HTML with ``--html``."""
+    from continual_learning.core.storage import read_json
+    from continual_learning.errors import DatasetError
+    from continual_learning.types import ComparisonReport
+    from continual_learning.ui.render import comparison_table
+
+    data = read_json(args.report, what="comparison report")
+    try:
+        loaded = ComparisonReport.from_dict(data)
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise DatasetError(
+            f"{args.report} is not a comparison report written by --json ({exc})"
+        ) from None
+    console.print(comparison_table(loaded))
+    if args.html:
+        from continual_learning.harness.html_report import write_html
+
+        write_html(loaded, args.html)
+        console.print(f"HTML report: {args.html}")
+    return 0
 
 
 def bench(args: argparse.Namespace, workbench: Workbench) -> int:

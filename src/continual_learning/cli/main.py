@@ -33,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--checkpoints", type=Path, help="checkpoints folder (env CL_CHECKPOINTS)")
     parser.add_argument("--model", help="override model.name for this run")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    parser.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="fail at once, instead of waiting, when another process is changing the same state",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     commands.add_parser("menu", help="open the interactive menu")
@@ -67,6 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--questions", type=Path, required=True, help='JSONL: {"doc_id", "question", "answers"}'
     )
+
+    report = commands.add_parser(
+        "report", help="a saved comparison (--json) as a table, and as one HTML page"
+    )
+    report.add_argument("report", type=Path, metavar="REPORT.json")
+    report.add_argument("--html", type=Path, help="write a self-contained HTML page here")
 
     bench = commands.add_parser("bench", help="benchmarks on standard data")
     bench_commands = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK", required=True)
@@ -149,6 +160,7 @@ def _comparison_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", type=Path, help="write the full report (every answer) here")
     parser.add_argument("--plot", type=Path, help="save a PNG chart here")
+    parser.add_argument("--html", type=Path, help="save the report as one HTML page here")
     parser.add_argument(
         "--predictions", type=Path, help="folder for official SQuAD prediction files"
     )
@@ -211,7 +223,15 @@ def _workbench(args: argparse.Namespace) -> Workbench:
         config = dataclasses.replace(
             config, model=dataclasses.replace(config.model, name=args.model)
         )
-    return Workbench(config, workspace=args.workspace, checkpoints=args.checkpoints)
+    from continual_learning.ui.console import print_notice
+
+    return Workbench(
+        config,
+        workspace=args.workspace,
+        checkpoints=args.checkpoints,
+        wait=not args.no_wait,
+        on_wait=print_notice,
+    )
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -236,10 +256,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         "chat": commands.chat,
         "checkpoints": commands.checkpoints,
         "bench": commands.bench,
+        "report": commands.report,
         "refresh": refresh,
         "playbook": playbook,
     }
-    if args.command in ("engines", "models", "config"):
+    if args.command in ("engines", "models", "config", "report"):
         return handlers[args.command](args)
     return handlers[args.command](args, _workbench(args))
 

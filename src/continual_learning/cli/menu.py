@@ -197,11 +197,13 @@ class Menu:
             return
         self.last_report = report
         console.print(comparison_table(report))
-        if _ask(questionary.confirm("Save the report (JSON, chart, predictions)?", default=False)):
+        question = "Save the report (JSON, chart, HTML page, predictions)?"
+        if _ask(questionary.confirm(question, default=False)):
             self._save_report(report)
 
     def _save_report(self, report) -> None:  # type: ignore[no-untyped-def]
-        """What ``--json``, ``--plot`` and ``--predictions`` write, in one folder of its own."""
+        """What ``--json``, ``--plot``, ``--html`` and ``--predictions`` write, in one folder."""
+        from continual_learning.harness.html_report import write_html
         from continual_learning.harness.outputs import write_json, write_plot, write_predictions
 
         stamp = report.created.replace(":", "").replace("-", "")[:15]
@@ -215,10 +217,11 @@ class Menu:
                 return
         write_json(report, folder / "report.json")
         write_plot(report, folder / "report.png")
+        write_html(report, folder / "report.html")
         written = write_predictions(report, folder / "predictions")
         console.print(
-            f"Saved {folder / 'report.json'}, {folder / 'report.png'} and "
-            f"{len(written)} predictions files in {folder / 'predictions'}."
+            f"Saved {folder / 'report.json'}, {folder / 'report.png'}, {folder / 'report.html'} "
+            f"and {len(written)} predictions files in {folder / 'predictions'}."
         )
 
     def view_forgetting(self) -> None:

@@ -90,9 +90,10 @@ def _export(args: argparse.Namespace, bench: Workbench) -> int:
 
 
 def _import(args: argparse.Namespace, bench: Workbench) -> int:
-    engine = _engine(bench)
-    loaded = engine.import_playbook(args.name)
-    bench.persist(engine)
+    with bench.holding("ace"):
+        engine = bench.reload("ace")  # what another process learned meanwhile is kept
+        loaded = engine.import_playbook(args.name)
+        bench.persist(engine)
     console.print(f"the workspace ACE engine now uses '{args.name}' ({len(loaded)} bullets)")
     return 0
 

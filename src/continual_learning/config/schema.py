@@ -40,6 +40,15 @@ class GenerationConfig:
         0, minimum=0, maximum=8192, help="end-of-answer is ignored before this many tokens"
     )
     do_sample: bool = setting(False, help="sample instead of greedy decoding")
+    stop_repeats: bool = setting(
+        False, help="end an answer once it repeats a sentence of its own, and cut the repeat"
+    )
+    repetition_penalty: float = setting(
+        1.0, minimum=1.0, maximum=3.0, help="transformers' penalty on tokens already seen; 1: off"
+    )
+    no_repeat_ngram_size: int = setting(
+        0, minimum=0, maximum=64, help="forbid repeating any n-gram of this size; 0: off"
+    )
     temperature: float = setting(0.7, minimum=0.01, maximum=5.0, help="used only when sampling")
     top_p: float = setting(0.95, minimum=0.01, maximum=1.0, help="used only when sampling")
     seed: int = setting(0, minimum=0, help="random seed for sampling")

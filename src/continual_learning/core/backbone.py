@@ -38,6 +38,9 @@ class GenerationOptions:
     temperature: float = 0.7
     top_p: float = 0.95
     seed: int = 0
+    stop_repeats: bool = False
+    repetition_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
 
     @classmethod
     def from_config(cls, config: GenerationConfig) -> GenerationOptions:
@@ -48,6 +51,9 @@ class GenerationOptions:
             temperature=config.temperature,
             top_p=config.top_p,
             seed=config.seed,
+            stop_repeats=config.stop_repeats,
+            repetition_penalty=config.repetition_penalty,
+            no_repeat_ngram_size=config.no_repeat_ngram_size,
         )
 
 
@@ -105,6 +111,10 @@ class Backbone:
             temperature=options.temperature if options.do_sample else None,
             top_p=options.top_p if options.do_sample else None,
             top_k=None,
+            repetition_penalty=options.repetition_penalty
+            if options.repetition_penalty != 1
+            else None,
+            no_repeat_ngram_size=options.no_repeat_ngram_size or None,
             eos_token_id=eos,
             pad_token_id=self.pad_token_id,
         )
@@ -134,9 +144,23 @@ class Backbone:
                 attention_mask=torch.ones_like(input_ids),
                 generation_config=self._generation_config(options),
                 logits_processor=LogitsProcessorList(logits_processors),
+                stopping_criteria=self._stopping(options, input_ids.shape[1]),
             )
-        new_tokens = output[0, input_ids.shape[1] :]
-        return self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+        return self._reply(output[0, input_ids.shape[1] :], options)
+
+    def _stopping(self, options: GenerationOptions, start: int):  # type: ignore[no-untyped-def]
+        from transformers import StoppingCriteriaList
+
+        from continual_learning.core.repetition import RepetitionStop
+
+        criteria = [RepetitionStop(self.tokenizer, start)] if options.stop_repeats else []
+        return StoppingCriteriaList(criteria)
+
+    def _reply(self, new_tokens: torch.Tensor, options: GenerationOptions) -> str:
+        from continual_learning.core.scoring import without_repetition
+
+        text = self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+        return without_repetition(text) if options.stop_repeats else text
 
     def generate_batch(
         self,
@@ -178,12 +202,10 @@ class Backbone:
                 attention_mask=mask.to(self.device),
                 generation_config=self._generation_config(options),
                 logits_processor=LogitsProcessorList(logits_processors),
+                stopping_criteria=self._stopping(options, shared + tail),
                 **extra,
             )
-        return [
-            self.tokenizer.decode(row[shared + tail :], skip_special_tokens=True).strip()
-            for row in output
-        ]
+        return [self._reply(row[shared + tail :], options) for row in output]
 
     def _prefix_cache(self, prefix: torch.Tensor, rows: int):  # type: ignore[no-untyped-def]
         """The key/value cache of ``prefix`` (1, P), repeated for ``rows`` rows."""
@@ -295,12 +317,17 @@ def load_backbone(config: ModelConfig, *, models_dir: Path | None = None) -> Bac
 def _load_pretrained(
     path_or_id: str, gguf_file: str | None, dtype: torch.dtype, name: str
 ) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    from safetensors import SafetensorError
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     extra = {"gguf_file": gguf_file} if gguf_file else {}
     try:
         tokenizer = AutoTokenizer.from_pretrained(path_or_id, **extra)
         model = AutoModelForCausalLM.from_pretrained(path_or_id, dtype=dtype, **extra)
+    except SafetensorError as exc:
+        raise ModelError(
+            f"the weights of {path_or_id} are damaged ({exc}); fetch or copy the model again"
+        ) from None
     except (OSError, ValueError) as exc:
         if Path(path_or_id).exists():
             raise ModelError(f"cannot load model from {path_or_id}: {exc}") from None

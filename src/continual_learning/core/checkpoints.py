@@ -21,6 +21,7 @@ from continual_learning.core.storage import (
     atomic_write_json,
     read_json,
     replace_directory,
+    require_folder,
     safe_name,
     sha256_file,
     staging_directory,
@@ -60,6 +61,7 @@ class CheckpointManager:
 
     def save(self, engine: Engine, name: str, *, overwrite: bool = False) -> CheckpointInfo:
         target = self.path(name)
+        require_folder(self.root, what="checkpoints folder")
         if target.exists() and not overwrite:
             raise StateError(
                 f"checkpoint '{name}' already exists (delete it or choose another name)"
@@ -86,6 +88,11 @@ class CheckpointManager:
             }
             atomic_write_json(staging / MANIFEST, manifest)
             replace_directory(staging, target)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise StateError(
+                f"cannot write checkpoint '{name}' in {self.root}: {exc.strerror or exc}"
+            ) from None
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

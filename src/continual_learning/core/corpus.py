@@ -31,6 +31,16 @@ def general_paragraphs(source: str, limit: int, *, config_key: str) -> list[str]
     return paragraphs[:limit]
 
 
+def heldout_paragraphs(limit: int) -> list[str]:
+    """Up to ``limit`` of the 12 general paragraphs shipped for measuring forgetting offline.
+
+    They are kept apart from the ``builtin`` corpus (which TTT-E2E calibrates on and Replay-LoRA
+    anchors on), so no engine has seen them when its held-out perplexity is measured.
+    """
+    text = resources.files("continual_learning.data").joinpath("heldout_corpus.txt")
+    return _paragraphs(text.read_text(encoding="utf-8"))[:limit]
+
+
 def text_paragraphs(path: Path) -> list[str]:
     """Paragraphs (blank-line separated, at least 40 characters) of a UTF-8 text file."""
     try:

@@ -30,6 +30,55 @@ _ABSTENTION = re.compile(
 )
 
 
+_SENTENCE_END = re.compile(r"[.!?;\n]\s+")
+_WORD = re.compile(r"\S+")
+_LOOP_WORDS = 6
+
+
+def first_repeat(answer: str, *, finished: bool = True) -> int | None:
+    """Where an answer starts saying again what it already said, or None.
+
+    Two signs of a decoding loop ("... Dask is painted lime green. Dask is painted lime green.
+    ..."): a sentence of three words or more that occurs again, or a run of six words that
+    occurs again (loops without punctuation). Returns the character offset of the earliest
+    second occurrence, so that ``answer[:offset]`` keeps everything said once. While an answer
+    is still being written (``finished=False``) its last, unterminated sentence is not compared.
+    """
+    found: list[int] = []
+    seen: set[str] = set()
+    start = 0
+    ends = [m.end() for m in _SENTENCE_END.finditer(answer)] + ([len(answer)] if finished else [])
+    for end in ends:
+        sentence = normalize_answer(answer[start:end])
+        if len(sentence.split()) >= 3:
+            if sentence in seen:
+                found.append(start)
+                break
+            seen.add(sentence)
+        start = end
+    words = [(m.start(), normalize_answer(m.group())) for m in _WORD.finditer(answer)]
+    words = [(offset, word) for offset, word in words if word]
+    runs: set[tuple[str, ...]] = set()
+    for i in range(len(words) - _LOOP_WORDS + 1):
+        run = tuple(word for _, word in words[i : i + _LOOP_WORDS])
+        if run in runs:
+            found.append(words[i][0])
+            break
+        runs.add(run)
+    return min(found) if found else None
+
+
+def repeats_itself(answer: str) -> bool:
+    """True when an answer says the same thing twice (see :func:`first_repeat`)."""
+    return first_repeat(answer) is not None
+
+
+def without_repetition(answer: str) -> str:
+    """The answer up to where it starts repeating itself."""
+    offset = first_repeat(answer)
+    return answer if offset is None else answer[:offset].rstrip()
+
+
 def normalize_answer(text: str) -> str:
     """The official SQuAD normalisation."""
     text = text.lower()

@@ -111,3 +111,12 @@ def staging_directory(target: Path) -> Path:
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     staging.chmod(0o755)  # mkdtemp makes it private; the final folder should not be
     return staging
+
+
+def require_folder(path: Path, *, what: str) -> None:
+    """Refuse a path that exists but is not a folder, before anything is read or written."""
+    for place in (path, *path.parents):
+        if place.exists():
+            if not place.is_dir():
+                raise StateError(f"{what} {path} cannot be used: {place} is a file, not a folder")
+            return

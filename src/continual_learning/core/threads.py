@@ -6,7 +6,7 @@ per physical core (``model.threads: 0``) unless told otherwise. Two workbench pr
 machine (a comparison and a menu, two sweeps) would each take every core and slow both down
 more than they gain; each process therefore records its thread count in a small file per
 process under the system's temporary folder, and :func:`thread_usage` reports the others, so the
-``info`` screen (and a warning at start) says when the machine is oversubscribed.
+``info`` screen (and the log, with ``--verbose``) says when the machine is oversubscribed.
 """
 
 from __future__ import annotations
@@ -114,6 +114,6 @@ def configure_threads(requested: int) -> ThreadUsage:
     except OSError:  # a read-only temp folder only costs the oversubscription warning
         log.debug("cannot register threads in %s", entry.parent)
     usage = thread_usage()
-    if usage.oversubscribed:
-        log.warning("torch threads: %s", usage.describe())
+    if usage.oversubscribed:  # `info` shows it; a warning here would garble every command
+        log.info("torch threads: %s", usage.describe())
     return usage

@@ -290,7 +290,14 @@ class Engine(ABC):
             raise StateError(
                 f"state in {directory} belongs to engine '{meta.get('engine')}', not '{self.key}'"
             )
-        if meta.get("schema_version") != self.state_version:
+        version = meta.get("schema_version")
+        if isinstance(version, int) and version > self.state_version:
+            raise StateError(
+                f"state in {directory} was written by a newer workbench (state version "
+                f"{version}; this {self.key} engine reads version {self.state_version}): "
+                "upgrade continual-learning, or clear the engine to start afresh"
+            )
+        if version != self.state_version:
             raise StateError(
                 f"state in {directory} has schema version {meta.get('schema_version')}; "
                 f"this {self.key} engine reads version {self.state_version}"

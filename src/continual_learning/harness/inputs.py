@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from continual_learning.core.corpus import heldout_paragraphs
 from continual_learning.core.documents import read_documents
 from continual_learning.core.questions import fictional_fact_set, read_questions
 from continual_learning.core.squad import (
@@ -31,6 +32,8 @@ class ComparisonInputs:
     questions: tuple[QAItem, ...]
     heldout_questions: tuple[QAItem, ...] = ()
     heldout_texts: tuple[str, ...] = ()
+    heldout_source: str = ""
+    """What the held-out material is, for the report (SQuAD paragraphs, or the shipped ones)."""
     episode_size: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
 
@@ -98,24 +101,37 @@ def squad_inputs(
         questions=questions,
         heldout_questions=heldout_questions,
         heldout_texts=heldout_texts,
+        heldout_source=_squad_source(path, len(heldout_texts)),
         episode_size=episode_size,
     )
 
 
+def _squad_source(path: Path, count: int) -> str:
+    return f"{count} held-out SQuAD paragraphs of {path.name}, one question each"
+
+
 def fictional_fact_inputs(*, squad_path: Path | None = None, heldout: int = 10) -> ComparisonInputs:
-    """The shipped fictional-fact set; held-out material from SQuAD when a file is given."""
+    """The shipped fictional-fact set. Held-out material: SQuAD paragraphs and a question about
+    each when a file is given; otherwise the shipped held-out paragraphs (perplexity only), so a
+    comparison always says what learning did to text the engine never saw."""
     documents, questions = fictional_fact_set()
     heldout_questions: tuple[QAItem, ...] = ()
     heldout_texts: tuple[str, ...] = ()
+    source = ""
     if squad_path is not None and heldout > 0:
         rest = sample_paragraphs(load_squad(squad_path), heldout, seed=12345)
         heldout_questions, heldout_texts = _heldout(rest, heldout, 1)
+        source = _squad_source(squad_path, len(heldout_texts))
+    elif heldout > 0:
+        heldout_texts = tuple(heldout_paragraphs(heldout))
+        source = f"{len(heldout_texts)} shipped held-out paragraphs (perplexity only; no SQuAD)"
     return ComparisonInputs(
         dataset="fictional-facts",
         documents=tuple(documents),
         questions=tuple(questions),
         heldout_questions=heldout_questions,
         heldout_texts=heldout_texts,
+        heldout_source=source,
     )
 
 
@@ -141,4 +157,5 @@ def file_inputs(
         questions=tuple(questions),
         heldout_questions=base.heldout_questions,
         heldout_texts=base.heldout_texts,
+        heldout_source=base.heldout_source,
     )

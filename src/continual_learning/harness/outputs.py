@@ -9,16 +9,17 @@ from pathlib import Path
 
 from continual_learning.config.loader import configuring_environment
 from continual_learning.core.scoring import official_prediction
-from continual_learning.core.storage import atomic_write_json, safe_name
-from continual_learning.types import ComparisonReport
+from continual_learning.core.storage import atomic_write_bytes, atomic_write_json, safe_name
+from continual_learning.types import ComparisonReport, EngineResult
 
 JSON_SCHEMA_DOC = """\
-{"model", "created", "dataset", "documents", "questions",
+{"model", "created", "dataset", "documents", "questions", "batch_size", "heldout_source",
  "engines": [{"engine", "label", "exact_match", "f1", "contains", "abstain_accuracy",
-              "recovery", "learn_seconds", "eval_seconds", "tokens_learned",
-              "forgetting": {"heldout_questions", "qa_before", "qa_after", "qa_metric",
+              "recovery", "learn_seconds", "eval_seconds", "tokens_learned", "repeating",
+              "forgetting": {"heldout_questions", "heldout_texts", "qa_before" | null,
+                             "qa_after" | null, "qa_metric",
                              "perplexity_before", "perplexity_after", "forgetting_ratio",
-                             "bwt", "perplexity_bwt"} | null,
+                             "bwt" | null, "perplexity_bwt"} | null,
               "answers": [{"question_id", "question", "answer", "gold",
                            "score": {"exact_match", "f1", "contains", "abstained"}, "seconds"}],
               "error": null | "why it failed"}]}
@@ -56,8 +57,33 @@ def write_predictions(report: ComparisonReport, folder: Path) -> list[Path]:
     return written
 
 
+def _forgetting_bars(axes, rows: list[EngineResult]) -> None:  # type: ignore[no-untyped-def]
+    """Held-out questions before / after; held-out perplexity when there were no questions."""
+    results = [(r.label, r.forgetting) for r in rows if r.forgetting is not None]
+    by_qa = all(f.qa_before is not None for _, f in results)
+    before = [f.qa_before if by_qa else f.perplexity_before for _, f in results]
+    after = [f.qa_after if by_qa else f.perplexity_after for _, f in results]
+    positions = range(len(results))
+    axes.bar([p - 0.2 for p in positions], before, 0.4, label="before")
+    axes.bar([p + 0.2 for p in positions], after, 0.4, label="after")
+    labels = [label for label, _ in results]
+    axes.set_xticks(list(positions), labels, rotation=30, ha="right", fontsize=8)
+    axes.set_ylabel("held-out contains" if by_qa else "held-out perplexity")
+    what = "questions" if by_qa else "perplexity"
+    axes.set_title(f"Forgetting: held-out {what} before / after learning")
+    axes.legend()
+
+
 def write_plot(report: ComparisonReport, path: Path) -> None:
-    """Accuracy against learn time, and held-out accuracy before and after learning."""
+    """Accuracy against learn time, and held-out accuracy before and after learning (PNG)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, plot_png(report))
+
+
+def plot_png(report: ComparisonReport) -> bytes:
+    """The comparison chart as PNG bytes (for a file, or inline in the HTML report)."""
+    import io
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -75,28 +101,10 @@ def write_plot(report: ComparisonReport, path: Path) -> None:
     speed.set_xlabel("learn seconds (log)")
     speed.set_ylabel("contains (fraction of questions)")
     speed.set_title("Accuracy vs learning cost")
-    with_forgetting = [r for r in rows if r.forgetting is not None]
-    positions = range(len(with_forgetting))
-    forget.bar(
-        [p - 0.2 for p in positions],
-        [r.forgetting.qa_before for r in with_forgetting],
-        0.4,
-        label="before",
-    )
-    forget.bar(
-        [p + 0.2 for p in positions],
-        [r.forgetting.qa_after for r in with_forgetting],
-        0.4,
-        label="after",
-    )
-    forget.set_xticks(
-        list(positions), [r.label for r in with_forgetting], rotation=30, ha="right", fontsize=8
-    )
-    forget.set_ylabel("held-out contains")
-    forget.set_title("Forgetting: held-out questions before / after learning")
-    forget.legend()
+    _forgetting_bars(forget, rows)
     figure.suptitle(f"{report.model} on {report.dataset}", fontsize=10)
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120)
     plt.close(figure)
+    return buffer.getvalue()

@@ -23,7 +23,7 @@ from continual_learning.core.backbone import Backbone
 from continual_learning.core.evaluate import evaluate
 from continual_learning.core.forgetting import backward_transfer, forgetting_ratio, perplexity_bwt
 from continual_learning.core.perplexity import perplexity
-from continual_learning.core.scoring import summarize
+from continual_learning.core.scoring import repeats_itself, summarize
 from continual_learning.engines.base import Engine
 from continual_learning.engines.registry import create_engine, get_spec
 from continual_learning.errors import EngineError
@@ -91,6 +91,7 @@ def compare(
         questions=len(inputs.questions),
         engines=tuple(results),
         batch_size=config.harness.batch_size,
+        heldout_source=inputs.heldout_source,
     )
 
 
@@ -152,7 +153,8 @@ def _measure(
         learn_seconds=round(learn_seconds, 3),
         eval_seconds=round(eval_seconds, 3),
         tokens_learned=tokens,
-        forgetting=_forgetting(before, after, len(inputs.heldout_questions)),
+        repeating=round(sum(repeats_itself(r.answer) for r in records) / max(len(records), 1), 4),
+        forgetting=_forgetting(before, after, inputs),
         answers=tuple(records),
     )
 
@@ -177,20 +179,29 @@ def _heldout(
     return _HeldoutScore(qa=qa, perplexity=ppl)
 
 
-def _forgetting(before: _HeldoutScore, after: _HeldoutScore, count: int) -> ForgettingResult | None:
-    if before.qa is None or after.qa is None:
+def _forgetting(
+    before: _HeldoutScore, after: _HeldoutScore, inputs: ComparisonInputs
+) -> ForgettingResult | None:
+    """Held-out figures before and after; perplexity alone when there were no questions."""
+    qa = None if before.qa is None or after.qa is None else (before.qa, after.qa)
+    ppl = (
+        None
+        if before.perplexity is None or after.perplexity is None
+        else (before.perplexity, after.perplexity)
+    )
+    if qa is None and ppl is None:
         return None
-    has_ppl = before.perplexity is not None and after.perplexity is not None
     return ForgettingResult(
-        heldout_questions=count,
+        heldout_questions=len(inputs.heldout_questions),
+        heldout_texts=len(inputs.heldout_texts),
         qa_before=before.qa,
         qa_after=after.qa,
         qa_metric="contains",
         perplexity_before=before.perplexity,
         perplexity_after=after.perplexity,
-        forgetting_ratio=forgetting_ratio(before.qa, after.qa),
-        bwt=backward_transfer(before.qa, after.qa),
-        perplexity_bwt=perplexity_bwt(before.perplexity, after.perplexity) if has_ppl else None,
+        forgetting_ratio=None if qa is None else forgetting_ratio(*qa),
+        bwt=None if qa is None else backward_transfer(*qa),
+        perplexity_bwt=None if ppl is None else perplexity_bwt(*ppl),
     )
 
 

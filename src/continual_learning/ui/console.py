@@ -16,6 +16,11 @@ def print_error(message: str) -> None:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
 
 
+def print_notice(message: str) -> None:
+    """One line on stderr about something the user is waiting for."""
+    err_console.print(f"[yellow]{message}[/]", highlight=False, soft_wrap=True)
+
+
 def print_json(data: Any) -> None:
     """Plain JSON on stdout (no colour codes), for scripts."""
     print(json.dumps(data, indent=2, ensure_ascii=False, default=str))

@@ -93,7 +93,10 @@ def comparison_table(report: Any) -> Table:
     def number(value: float | None, digits: int = 3) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
 
-    table = Table(title=f"{report.model} on {report.dataset}: {report.questions} questions")
+    title = f"{report.model} on {report.dataset}: {report.questions} questions"
+    if getattr(report, "heldout_source", ""):
+        title += f"\nheld-out: {report.heldout_source}"
+    table = Table(title=title)
     columns = (
         "engine",
         "EM",
@@ -101,21 +104,25 @@ def comparison_table(report: Any) -> Table:
         "contains",
         "abstain acc",
         "recovery",
+        "repeats",
         "learn s",
         "eval s",
         "held-out before→after",
         "ppl before→after",
     )
     for column in columns:
-        table.add_column(column, justify="left" if column == "engine" else "right")
+        if column == "engine":  # a wrapped engine name is hard to read and to search for
+            table.add_column(column, justify="left", no_wrap=True)
+        else:
+            table.add_column(column, justify="right")
     for row in report.engines:
         if row.failed:
             table.add_row(row.label, *["failed"] + [""] * (len(columns) - 2))
             continue
         forgetting = row.forgetting
-        heldout = (
-            "-" if forgetting is None else f"{forgetting.qa_before:.2f}→{forgetting.qa_after:.2f}"
-        )
+        heldout = "-"
+        if forgetting is not None and forgetting.qa_before is not None:
+            heldout = f"{forgetting.qa_before:.2f}→{forgetting.qa_after:.2f}"
         ppl = "-"
         if forgetting is not None and forgetting.perplexity_before is not None:
             ppl = f"{forgetting.perplexity_before:.2f}→{forgetting.perplexity_after:.2f}"
@@ -126,6 +133,7 @@ def comparison_table(report: Any) -> Table:
             number(row.contains),
             number(row.abstain_accuracy),
             number(row.recovery, 2),
+            number(row.repeating, 2),
             number(row.learn_seconds, 2),
             number(row.eval_seconds, 1),
             heldout,
@@ -176,9 +184,10 @@ def forgetting_table(report: Any) -> Table:
             if f.perplexity_before is None
             else (f"{f.perplexity_before:.2f}", f"{f.perplexity_after:.2f}")
         )
-        table.add_row(
-            row.label, f"{f.qa_before:.3f}", f"{f.qa_after:.3f}", ratio, f"{f.bwt:+.3f}", *ppl
-        )
+        qa = ("-", "-", "-")
+        if f.qa_before is not None:
+            qa = (f"{f.qa_before:.3f}", f"{f.qa_after:.3f}", f"{f.bwt:+.3f}")
+        table.add_row(row.label, qa[0], qa[1], ratio, qa[2], *ppl)
     return table
 
 

@@ -89,7 +89,7 @@ def test_only_one_refresh_runs_at_a_time(tmp_path: Path) -> None:
     wheel.add([_news(tmp_path / "news", "a.txt", "A document.")])
     with (wheel.folder / "lock").open("w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)  # as another `refresh run` would hold it
-        with pytest.raises(WorkbenchError, match="another refresh is running"):
+        with pytest.raises(WorkbenchError, match="another process is changing the refresh wheel"):
             wheel.run()
     assert isinstance(wheel.run(), CycleRecord)
 

@@ -104,3 +104,39 @@ def test_state_round_trips_and_a_bad_state_changes_nothing() -> None:
 def test_layers_outside_the_model_are_refused() -> None:
     with pytest.raises(ModelError, match="do not fit"):
         DualMLPLayers(build_tiny_backbone().model, 1, 5, alpha=0.5)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3, 0.8])
+def test_folded_weights_compute_the_hooked_blend_and_come_back_bit_exact(alpha: float) -> None:
+    backbone = build_tiny_backbone()
+    original = {k: v.clone() for k, v in backbone.model.state_dict().items()}
+    parameters = {name: id(p) for name, p in backbone.model.named_parameters()}
+    layers = DualMLPLayers(backbone.model, 1, 2, alpha=alpha)
+    _with_random_delta(layers, [3, 10, 40])
+    with layers.applied():
+        hooked = _logits(backbone.model)
+    with layers.folded(backbone.model):
+        mlp = decoder_layers(backbone.model)[1].mlp
+        assert mlp.gate_proj.weight.shape[0] == layers.duals["1"].delta.intermediate + 3
+        folded = _logits(backbone.model)
+    assert torch.allclose(folded, hooked, atol=1e-5, rtol=1e-5)
+    assert not torch.allclose(folded, _logits(backbone.model), atol=1e-3)  # the delta matters
+    after = backbone.model.state_dict()
+    assert all(torch.equal(after[k], v) for k, v in original.items())
+    assert {name: id(p) for name, p in backbone.model.named_parameters()} == parameters
+
+
+def test_folded_weights_follow_a_changed_delta() -> None:
+    backbone = build_tiny_backbone()
+    layers = DualMLPLayers(backbone.model, 1, 2, alpha=0.5)
+    _with_random_delta(layers, [3, 10])
+    with layers.folded(backbone.model):
+        first = _logits(backbone.model)
+    with layers.applied(), torch.no_grad():  # training happens inside applied()
+        layers.duals["1"].delta.gate.mul_(3.0)
+    with layers.folded(backbone.model):
+        second = _logits(backbone.model)
+    with layers.applied():
+        hooked = _logits(backbone.model)
+    assert not torch.allclose(first, second, atol=1e-4)
+    assert torch.allclose(second, hooked, atol=1e-5, rtol=1e-5)

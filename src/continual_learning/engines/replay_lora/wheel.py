@@ -17,7 +17,6 @@ work, and a run killed half-way leaves the inbox as it was.
 
 from __future__ import annotations
 
-import fcntl
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from continual_learning.core.corpus import general_paragraphs
 from continual_learning.core.documents import read_documents
+from continual_learning.core.locks import exclusive_lock
 from continual_learning.core.perplexity import perplexity
 from continual_learning.core.storage import atomic_write_json, read_json
 from continual_learning.engines.replay_lora.buffers import BufferStats, ReplayExample
@@ -224,20 +224,17 @@ class RefreshWheel:
 
     @contextmanager
     def _lock(self) -> Iterator[None]:
-        """One writer of the wheel's state at a time, across processes."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        with (self.folder / "lock").open("w") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise WorkbenchError(
-                    f"another refresh is running on workspace {self.bench.workspace}; "
-                    "try again when it has finished"
-                ) from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        """One refresh at a time (a second one fails at once: it would find the inbox taken),
+        and the engine's state held like every other command that changes it."""
+        with (
+            exclusive_lock(
+                self.folder / "lock",
+                holder=f"the refresh wheel of workspace {self.bench.workspace}",
+                wait=False,
+            ),
+            self.bench.holding(ENGINE),
+        ):
+            yield
 
 
 def _read_inbox(path: Path) -> list[Document]:

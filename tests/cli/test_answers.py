@@ -1,0 +1,41 @@
+"""Answers that stop: the loop a user met after TTT-E2E learned one sentence (issue 26).
+
+Real CLI processes on the real model: ``learn``, then ``ask`` in a later process, with the
+repetition stop off (the loop, to the token limit) and on (said once, then done).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from continual_learning.core.scoring import repeats_itself, without_repetition
+
+from helpers import run_cli
+
+pytestmark = pytest.mark.real_model
+
+FACT = "The Quorvel Bridge in the town of Dask is painted lime green."
+QUESTION = "What colour is the Quorvel Bridge?"
+
+
+def test_an_answer_that_starts_repeating_itself_is_stopped_there(tmp_path: Path) -> None:
+    fact = tmp_path / "bridge.txt"
+    fact.write_text(FACT)
+    env = {"CL_WORKSPACE": str(tmp_path / "ws")}  # the defaults, as the user ran them
+    learned = run_cli("learn", "--engine", "ttt-e2e", str(fact), env=env)
+    assert learned.returncode == 0, learned.stderr
+    answers = {}
+    for stop in ("false", "true"):
+        asked = run_cli(
+            "ask", "--engine", "ttt-e2e", QUESTION, "--max-new-tokens", "64", "--json",
+            env=env | {"CL__GENERATION__STOP_REPEATS": stop},
+        )  # fmt: skip
+        assert asked.returncode == 0, asked.stderr
+        answers[stop] = json.loads(asked.stdout)["answer"]
+    assert repeats_itself(answers["false"]), answers["false"]  # the loop is real
+    assert not repeats_itself(answers["true"])
+    assert answers["true"] == without_repetition(answers["false"])
+    assert "lime green" in answers["true"].lower()
