@@ -42,6 +42,17 @@ from continual_learning.ui.progress import progress_bars
 REPO = Path(__file__).resolve().parents[1]
 
 
+def answer(engine, questions, config: AppConfig, max_new_tokens: int, on_event):  # type: ignore[no-untyped-def]
+    """The questions, answered as the harness answers them (``harness.batch_size`` at a time)."""
+    return evaluate(
+        engine,
+        questions,
+        max_new_tokens=max_new_tokens,
+        batch_size=config.harness.batch_size,
+        on_event=on_event,
+    )
+
+
 def with_ace(config: AppConfig, **overrides: Any) -> AppConfig:
     ace = dataclasses.replace(config.engine("ace"), **overrides)  # type: ignore[type-var]
     return dataclasses.replace(config, engines={**config.engines, "ace": ace})
@@ -72,13 +83,7 @@ def run_with_loops(
             document.text, written[document.id], doc_id=document.id, on_event=on_event
         )
     learn_seconds = time.perf_counter() - started
-    result = evaluate(
-        engine,
-        questions,
-        max_new_tokens=max_new_tokens,
-        batch_size=config.harness.batch_size,
-        on_event=on_event,
-    )
+    result = answer(engine, questions, config, max_new_tokens, on_event)
     records = engine.loops
     playbook = engine.playbook
     curator: dict[str, int] = {}
@@ -127,13 +132,7 @@ def in_context(
     engine = create_engine("in-context", backbone, config)
     for document in documents:
         engine.learn(document.text, doc_id=document.id)
-    result = evaluate(
-        engine,
-        questions,
-        max_new_tokens=max_new_tokens,
-        batch_size=config.harness.batch_size,
-        on_event=on_event,
-    )
+    result = answer(engine, questions, config, max_new_tokens, on_event)
     return {
         "exact_match": round(result.summary.exact_match, 4),
         "f1": round(result.summary.f1, 4),

@@ -72,12 +72,13 @@ def _registry() -> Path:
 
 
 def _alive(pid: int) -> bool:
+    """Signal 0 checks a process exists; PermissionError means it does (another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass
     return True
 
 
