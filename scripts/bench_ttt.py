@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -35,6 +34,7 @@ from continual_learning.core.self_edit import write_self_edits
 from continual_learning.engines.registry import create_engine
 from continual_learning.harness import EngineRun, compare, fictional_fact_inputs
 from continual_learning.harness.outputs import reproducing_command, write_plot
+from continual_learning.harness.validation import forward_backward_seconds
 from continual_learning.ui.progress import progress_bars
 from continual_learning.ui.render import comparison_table, forgetting_table
 
@@ -57,22 +57,6 @@ def thousand_token_document(backbone: Backbone) -> str:
     documents, _ = fictional_fact_set()
     ids = backbone.tokenizer(" ".join(d.text for d in documents * 4))["input_ids"][:1000]
     return backbone.tokenizer.decode(ids)
-
-
-def forward_backward_seconds(backbone: Backbone, text: str, repeats: int = 3) -> float:
-    """Median time of one full forward+backward pass with every weight trainable."""
-    ids = backbone.tokenizer(text, return_tensors="pt")["input_ids"].to(backbone.device)
-    backbone.model.requires_grad_(True)
-    try:
-        times = []
-        for _ in range(repeats):
-            started = time.perf_counter()
-            backbone.model(input_ids=ids, labels=ids).loss.backward()
-            times.append(time.perf_counter() - started)
-            backbone.model.zero_grad(set_to_none=True)
-    finally:
-        backbone.model.requires_grad_(False)
-    return statistics.median(times)
 
 
 def measure_speed(backbone: Backbone, config: AppConfig) -> dict[str, float]:

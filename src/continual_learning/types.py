@@ -44,6 +44,8 @@ class LearnReport:
     chunks: int = 1
     losses: tuple[float, ...] = ()
     figures: tuple[Figure, ...] = ()
+    notes: tuple[str, ...] = ()
+    """Lines worth showing (e.g. the self-study prompts and the teacher's answers)."""
 
     @property
     def final_loss(self) -> float | None:
@@ -63,6 +65,7 @@ class LearnReport:
             chunks=int(data.get("chunks", 1)),
             losses=tuple(float(x) for x in data.get("losses", ())),
             figures=figures,
+            notes=tuple(str(x) for x in data.get("notes", ())),
         )
 
 

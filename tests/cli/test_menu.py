@@ -3,59 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import sys
 import time
 from pathlib import Path
 
 import pexpect
 import pytest
 
+from menu_driver import DOWN, ENTER, ITEMS_AFTER_A_COMPARISON, MAIN_ITEMS, expect_text, spawn_menu
+
 from helpers import require_real_model, save_tiny_model
-
-DOWN, ENTER = "\x1b[B", "\r"
-MAIN_ITEMS = [
-    "Ask a Question",
-    "Chat with Model",
-    "Learn from Document",
-    "Learn from Directory",
-    "Select Engine",
-    "Model Info",
-    "Learning History",
-    "Compare All Engines",
-    "Run Benchmarks",
-    "Save Checkpoint",
-    "Load Checkpoint",
-    "List Checkpoints",
-    "Delete Checkpoint",
-    "Clear Engine",
-    "Configure",
-    "Exit",
-]
-# After a comparison, its forgetting metrics get an item of their own.
-ITEMS_AFTER_A_COMPARISON = [*MAIN_ITEMS[:9], "View Forgetting Metrics", *MAIN_ITEMS[9:]]
-
-
-def _spawn(tmp_path: Path, *options: str, **env_extra: str) -> pexpect.spawn:
-    env = {**os.environ, "TERM": "xterm", "COLUMNS": "120", "LINES": "50", **env_extra}
-    env["CL_CHECKPOINTS"] = str(tmp_path / "checkpoints")
-    env["PROMPT_TOOLKIT_NO_CPR"] = "1"  # pexpect answers no cursor-position requests
-    return pexpect.spawn(
-        sys.executable,
-        ["-m", "continual_learning.cli.main", *options],
-        env=env,
-        encoding="utf-8",
-        timeout=30,
-        dimensions=(50, 120),
-        cwd=str(tmp_path),
-    )
-
-
-def _expect_text(child: pexpect.spawn, text: str, timeout: int = 30) -> None:
-    """Match ``text`` even where Rich put colour codes between its words."""
-    ansi = r"(?:\x1b\[[0-9;?]*[A-Za-z]|\s)*"
-    child.expect(ansi.join(re.escape(word) for word in text.split()), timeout=timeout)
 
 
 def _choose(child: pexpect.spawn, item: str, items: list[str] = MAIN_ITEMS) -> None:
@@ -71,27 +27,27 @@ def test_select_learn_ask_and_exit(tmp_path: Path) -> None:
     require_real_model()
     fact = tmp_path / "fact.txt"
     fact.write_text("Zorblax Quentaro is the capital city of the island nation of Velmoria.")
-    child = _spawn(tmp_path)
+    child = spawn_menu(tmp_path)
     _choose(child, "Select Engine")
     child.expect("Engine:")
     child.send(DOWN + ENTER)  # closed-book, then in-context
-    _expect_text(child, "engine in-context")
+    expect_text(child, "engine in-context")
     _choose(child, "Learn from Document")
     child.expect("Document")
     child.send(str(fact) + ENTER)
-    _expect_text(child, "Learned", timeout=180)
+    expect_text(child, "Learned", timeout=180)
     _choose(child, "Ask a Question")
     child.expect("Question:")
     child.send("What is the capital of Velmoria?" + ENTER)
-    _expect_text(child, "Answer:", timeout=180)
-    _expect_text(child, "Zorblax Quentaro")
+    expect_text(child, "Answer:", timeout=180)
+    expect_text(child, "Zorblax Quentaro")
     _choose(child, "Save Checkpoint")
     child.expect("Checkpoint name:")
     child.send("velmoria-menu" + ENTER)
-    _expect_text(child, "Saved checkpoint 'velmoria-menu'")
+    expect_text(child, "Saved checkpoint 'velmoria-menu'")
     _choose(child, "List Checkpoints")
-    _expect_text(child, "velmoria-menu")
-    _expect_text(child, "in-context")
+    expect_text(child, "velmoria-menu")
+    expect_text(child, "in-context")
     _choose(child, "Exit")
     child.expect("Bye.")
     child.expect(pexpect.EOF)
@@ -100,7 +56,7 @@ def test_select_learn_ask_and_exit(tmp_path: Path) -> None:
 
 
 def test_ctrl_c_at_a_sub_prompt_returns_and_at_the_main_menu_exits(tmp_path: Path) -> None:
-    child = _spawn(tmp_path)
+    child = spawn_menu(tmp_path)
     _choose(child, "Ask a Question")
     child.expect("Question:")
     child.sendcontrol("c")
@@ -115,7 +71,7 @@ def test_ctrl_c_at_a_sub_prompt_returns_and_at_the_main_menu_exits(tmp_path: Pat
 
 @pytest.mark.parametrize("item", ["Learn from Document"])
 def test_invalid_input_re_prompts(tmp_path: Path, item: str) -> None:
-    child = _spawn(tmp_path)
+    child = spawn_menu(tmp_path)
     _choose(child, item)
     child.expect("Document")
     child.send("/no/such/file.txt" + ENTER)
@@ -130,7 +86,7 @@ def test_run_benchmarks_shows_the_comparison_table_and_saves_it(tmp_path: Path) 
     """The menu's benchmark runs the harness (on the tiny model: plumbing, not quality)."""
     model = save_tiny_model(tmp_path / "tiny")
     workspace = tmp_path / "workspace"
-    child = _spawn(
+    child = spawn_menu(
         tmp_path,
         "--model",
         str(model),
@@ -143,15 +99,15 @@ def test_run_benchmarks_shows_the_comparison_table_and_saves_it(tmp_path: Path) 
     child.send(ENTER)  # Fictional facts
     child.expect("Engines")
     child.send(ENTER)  # no extra engine: the floor and the ceiling only
-    _expect_text(child, "fictional-facts: 48 questions", timeout=300)
-    _expect_text(child, "closed-book")
+    expect_text(child, "fictional-facts: 48 questions", timeout=300)
+    expect_text(child, "closed-book")
     child.expect("Save the report")
     child.send("y")
     child.expect("Folder:")
     child.send(ENTER)  # the default: a folder of its own under the workspace
-    _expect_text(child, "predictions files in")
+    expect_text(child, "predictions files in")
     _choose(child, "View Forgetting Metrics", ITEMS_AFTER_A_COMPARISON)
-    _expect_text(child, "Forgetting on fictional-facts")
+    expect_text(child, "Forgetting on fictional-facts")
     _choose(child, "Exit", ITEMS_AFTER_A_COMPARISON)
     child.expect(pexpect.EOF)
     (folder,) = (workspace / "reports").iterdir()
@@ -166,7 +122,7 @@ def test_squad_benchmark_can_learn_only_the_held_out_articles(
     tmp_path: Path, squad_dev_path: Path
 ) -> None:
     model = save_tiny_model(tmp_path / "tiny")
-    child = _spawn(
+    child = spawn_menu(
         tmp_path,
         "--model",
         str(model),
@@ -184,7 +140,7 @@ def test_squad_benchmark_can_learn_only_the_held_out_articles(
     child.send(DOWN + ENTER)  # the last articles only
     child.expect("Engines")
     child.send(ENTER)
-    _expect_text(child, "last-articles=5", timeout=300)
+    expect_text(child, "last-articles=5", timeout=300)
     child.expect("Save the report")
     child.send("n")
     _choose(child, "Exit", ITEMS_AFTER_A_COMPARISON)

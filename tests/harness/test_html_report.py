@@ -86,3 +86,15 @@ def test_report_command_writes_the_page_from_a_saved_json(tmp_path: Path) -> Non
     assert refused.returncode == 3
     assert "is not a comparison report" in refused.stderr
     assert not (tmp_path / "x.html").exists()
+
+
+def test_the_architecture_page_shows_every_registered_engine(browser) -> None:  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+
+    from continual_learning.engines.registry import engine_names
+
+    browser.get((REPO / "assets" / "architecture.html").as_uri())
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+    rows = browser.find_elements(By.CSS_SELECTOR, "#engines tr[data-engine]")
+    assert [row.get_attribute("data-engine") for row in rows] == engine_names()

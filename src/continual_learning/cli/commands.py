@@ -50,6 +50,26 @@ def info(args: argparse.Namespace, bench: Workbench) -> int:
     return 0
 
 
+def export(args: argparse.Namespace, bench: Workbench) -> int:
+    from continual_learning.core.peft_export import export_peft
+    from continual_learning.engines.registry import get_spec
+    from continual_learning.errors import EngineError
+
+    get_spec(args.engine)
+    engine = bench.engine(args.engine)
+    adapter = engine.lora_adapter()
+    if adapter is None:
+        learned = "has learned nothing yet" if not engine.history else "holds no LoRA adapter"
+        raise EngineError(f"{args.engine} {learned}: nothing to export")
+    base = bench.backbone.model.name_or_path or bench.backbone.name
+    learned_ids = [r.doc_id for r in engine.history]
+    path = export_peft(
+        adapter, args.directory, base_model=base, engine=args.engine, learned=learned_ids
+    )
+    console.print(f"wrote a peft adapter (rank {adapter.rank}) to {path}")
+    return 0
+
+
 def history(args: argparse.Namespace, bench: Workbench) -> int:
     from continual_learning.ui.render import learn_table
 
@@ -59,7 +79,9 @@ def history(args: argparse.Namespace, bench: Workbench) -> int:
     elif not engine.history:
         console.print(f"{args.engine} has learned nothing yet")
     else:
-        console.print(learn_table(engine.history, title=f"Learning history of {args.engine}"))
+        console.print(
+            learn_table(engine.history, title=f"Learning history of {args.engine}", notes=False)
+        )
     return 0
 
 

@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     _engine_option(history)
     history.add_argument("--json", action="store_true")
 
+    export = commands.add_parser(
+        "export", help="write an engine's learned LoRA as a peft adapter folder"
+    )
+    _engine_option(export)
+    export.add_argument("directory", type=Path, metavar="DIR", help="a new or empty folder")
+
     clear = commands.add_parser("clear", help="make an engine forget everything it learned")
     _engine_option(clear)
 
@@ -248,6 +254,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         "ask": commands.ask,
         "info": commands.info,
         "history": commands.history,
+        "export": commands.export,
         "clear": commands.clear,
         "engines": commands.engines,
         "models": commands.models,

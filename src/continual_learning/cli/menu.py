@@ -12,6 +12,7 @@ from pathlib import Path
 import questionary
 from rich.panel import Panel
 
+from continual_learning.engines.actions import ActionInput, ActionOutcome, EngineAction
 from continual_learning.errors import WorkbenchError
 from continual_learning.ui.console import console, print_error
 from continual_learning.workbench import Workbench
@@ -41,7 +42,8 @@ class Menu:
         self.last_report = None
 
     def items(self) -> dict[str, Callable[[], None]]:
-        """The main menu; View Forgetting Metrics appears once a comparison has run."""
+        """The main menu; View Forgetting Metrics appears once a comparison has run, and the
+        active engine's own actions (``engines/actions.py``) while it is active."""
         forgetting = {"View Forgetting Metrics": self.view_forgetting} if self.last_report else {}
         return {
             "Ask a Question": self.ask_question,
@@ -51,6 +53,7 @@ class Menu:
             "Select Engine": self.select_engine,
             "Model Info": self.model_info,
             "Learning History": self.learning_history,
+            **self.engine_items(),
             "Compare All Engines": self.compare_engines,
             "Run Benchmarks": self.run_benchmarks,
             **forgetting,
@@ -62,9 +65,19 @@ class Menu:
             "Configure": self.configure,
         }
 
+    def engine_items(self) -> dict[str, Callable[[], None]]:
+        from continual_learning.engines.registry import get_spec
+
+        actions = get_spec(self.engine_name).actions(self.bench)
+        return {action.label: _runner(action) for action in actions}
+
     def header(self) -> Panel:
+        from continual_learning.engines.registry import get_spec
+
+        note = get_spec(self.engine_name).header_note(self.bench)
         return Panel(
-            f"model [bold]{self.bench.config.model.name}[/]   engine [bold]{self.engine_name}[/]",
+            f"model [bold]{self.bench.config.model.name}[/]   engine [bold]{self.engine_name}[/]"
+            + (f" ({note})" if note else ""),
             title="continual-learning",
         )
 
@@ -133,7 +146,8 @@ class Menu:
         if not engine.history:
             console.print(f"{self.engine_name} has learned nothing yet.")
             return
-        console.print(learn_table(engine.history, title=f"Learning history of {self.engine_name}"))
+        title = f"Learning history of {self.engine_name}"
+        console.print(learn_table(engine.history, title=title, notes=False))
 
     def compare_engines(self) -> None:
         from continual_learning.harness.inputs import file_inputs
@@ -293,6 +307,45 @@ class Menu:
         set_user_value(key, value)
         console.print(f"{key} saved to your user config (the tracked defaults are unchanged).")
         self.bench.reconfigure(load_config())
+
+
+def _runner(action: EngineAction) -> Callable[[], None]:
+    """Ask for the action's inputs, run it, print what it reports."""
+
+    def run() -> None:
+        answers = {item.name: _input(item) for item in action.inputs}
+        show_outcome(action.run(answers))
+
+    return run
+
+
+def _input(item: ActionInput) -> str:
+    if item.kind == "choice":
+        default = item.default or None
+        return str(
+            _ask(questionary.select(item.prompt, choices=list(item.choices), default=default))
+        )
+    if item.kind == "path":
+        return str(
+            _ask(questionary.path(item.prompt, default=item.default, validate=_existing_path))
+        )
+    return str(_ask(questionary.text(item.prompt, default=item.default, validate=_not_blank)))
+
+
+def show_outcome(outcome: ActionOutcome) -> None:
+    from rich.table import Table
+
+    if outcome.rows:
+        table = Table(title=outcome.title or None, show_header=any(outcome.columns))
+        for column in outcome.columns:
+            table.add_column(column)
+        for row in outcome.rows:
+            table.add_row(*row)
+        console.print(table)
+    if outcome.warning:
+        console.print(f"[yellow]{outcome.warning}[/]", highlight=False)
+    if outcome.message:
+        console.print(outcome.message, highlight=False)
 
 
 def _not_blank(text: str) -> bool | str:

@@ -41,7 +41,7 @@ class GenerationConfig:
     )
     do_sample: bool = setting(False, help="sample instead of greedy decoding")
     stop_repeats: bool = setting(
-        False, help="end an answer once it repeats a sentence of its own, and cut the repeat"
+        True, help="end an answer once it falls into a loop; keep each sentence once"
     )
     repetition_penalty: float = setting(
         1.0, minimum=1.0, maximum=3.0, help="transformers' penalty on tokens already seen; 1: off"

@@ -1,12 +1,12 @@
-"""Stop an answer once it starts repeating itself: a transformers ``StoppingCriteria``.
+"""Stop an answer once it falls into a loop: a transformers ``StoppingCriteria``.
 
 Small models answering from weights they were just trained on often fall into a loop ("Dask is
 painted lime green. Dask is painted lime green. ...") and write it until the token limit. Each
 decoding step, every row's new text is checked with :func:`~continual_learning.core.scoring.
-first_repeat`; a row that repeats itself is finished (transformers pads it from then on, while
-the other rows of a batch go on), and the backbone cuts the repeat from the reply. What was said
-once is kept, so a correct answer before the loop stays correct, and the loop costs no more
-decoding steps.
+loop_start`; a row in a loop is finished (transformers pads it from then on, while the other
+rows of a batch go on), and the backbone's reply keeps each sentence once
+(:func:`~continual_learning.core.scoring.without_repetition`). A single restated sentence
+followed by something new is not a loop: the answer often comes after it.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from __future__ import annotations
 import torch
 from transformers import StoppingCriteria
 
-from continual_learning.core.scoring import first_repeat
+from continual_learning.core.scoring import loop_start
 
 
 class RepetitionStop(StoppingCriteria):
-    """Done, per row, when the text after position ``start`` repeats a sentence of its own."""
+    """Done, per row, when the text after position ``start`` has fallen into a loop."""
 
     def __init__(self, tokenizer, start: int) -> None:  # type: ignore[no-untyped-def]
         self.tokenizer = tokenizer
@@ -29,5 +29,5 @@ class RepetitionStop(StoppingCriteria):
     ) -> torch.BoolTensor:
         rows = input_ids[:, self.start :].tolist()  # (B, new tokens so far)
         texts = [self.tokenizer.decode(row, skip_special_tokens=True) for row in rows]
-        done = [first_repeat(text, finished=False) is not None for text in texts]
+        done = [loop_start(text, finished=False) is not None for text in texts]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]

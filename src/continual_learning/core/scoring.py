@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from continual_learning.types import QAScore, QASummary
 
@@ -32,39 +32,26 @@ _ABSTENTION = re.compile(
 
 _SENTENCE_END = re.compile(r"[.!?;\n]\s+")
 _WORD = re.compile(r"\S+")
-_LOOP_WORDS = 6
+_REPEAT_RUN_WORDS = 6
+_LOOP_RUN_WORDS = 12
 
 
 def first_repeat(answer: str, *, finished: bool = True) -> int | None:
-    """Where an answer starts saying again what it already said, or None.
-
-    Two signs of a decoding loop ("... Dask is painted lime green. Dask is painted lime green.
-    ..."): a sentence of three words or more that occurs again, or a run of six words that
-    occurs again (loops without punctuation). Returns the character offset of the earliest
-    second occurrence, so that ``answer[:offset]`` keeps everything said once. While an answer
-    is still being written (``finished=False``) its last, unterminated sentence is not compared.
+    """Where an answer first says again what it already said, or None: a sentence of three
+    words or more that occurs again, or a run of six words that occurs again. The character
+    offset of the earliest second occurrence. While an answer is still being written
+    (``finished=False``) its last, unterminated sentence is not compared.
     """
     found: list[int] = []
     seen: set[str] = set()
-    start = 0
-    ends = [m.end() for m in _SENTENCE_END.finditer(answer)] + ([len(answer)] if finished else [])
-    for end in ends:
-        sentence = normalize_answer(answer[start:end])
-        if len(sentence.split()) >= 3:
-            if sentence in seen:
-                found.append(start)
-                break
-            seen.add(sentence)
-        start = end
-    words = [(m.start(), normalize_answer(m.group())) for m in _WORD.finditer(answer)]
-    words = [(offset, word) for offset, word in words if word]
-    runs: set[tuple[str, ...]] = set()
-    for i in range(len(words) - _LOOP_WORDS + 1):
-        run = tuple(word for _, word in words[i : i + _LOOP_WORDS])
-        if run in runs:
-            found.append(words[i][0])
+    for start, _, sentence in _sentences(answer, finished=finished):
+        if sentence in seen:
+            found.append(start)
             break
-        runs.add(run)
+        seen.add(sentence)
+    run = _repeated_run(answer, _REPEAT_RUN_WORDS)
+    if run is not None:
+        found.append(run)
     return min(found) if found else None
 
 
@@ -73,10 +60,74 @@ def repeats_itself(answer: str) -> bool:
     return first_repeat(answer) is not None
 
 
+def loop_start(answer: str, *, finished: bool = True) -> int | None:
+    """Where an answer falls into a loop, or None: the start of the first of two sentences in a
+    row that each repeat an earlier one, or of the second occurrence of a twelve-word run
+    (loops without punctuation).
+
+    One repeated sentence followed by something new is a stutter, not a loop: small models
+    often restate a fact and then go on to the next one ("The course is 88 km long. The course
+    is 88 km long. The record was set by Aksel Brandt."), and the answer is in what follows.
+    """
+    found: list[int] = []
+    seen: set[str] = set()
+    pending: int | None = None  # start of a repeated sentence, not yet known to be a loop
+    for start, _, sentence in _sentences(answer, finished=finished):
+        if sentence not in seen:
+            seen.add(sentence)
+            pending = None
+        elif pending is None:
+            pending = start
+        else:
+            found.append(pending)
+            break
+    run = _repeated_run(answer, _LOOP_RUN_WORDS)
+    if run is not None:
+        found.append(run)
+    return min(found) if found else None
+
+
 def without_repetition(answer: str) -> str:
-    """The answer up to where it starts repeating itself."""
-    offset = first_repeat(answer)
-    return answer if offset is None else answer[:offset].rstrip()
+    """The answer up to where it falls into a loop, each sentence said once, and cut where
+    it still says something twice (a run of words shared by two sentences)."""
+    offset = loop_start(answer)
+    text = answer if offset is None else answer[:offset]
+    kept, seen, cursor = [], set(), 0
+    for start, end, sentence in _sentences(text, finished=True):
+        kept.append(text[cursor:start])  # what lies between sentences (short ones included)
+        if sentence not in seen:
+            seen.add(sentence)
+            kept.append(text[start:end])
+        cursor = end
+    kept.append(text[cursor:])
+    once = "".join(kept)
+    offset = first_repeat(once)
+    return (once if offset is None else once[:offset]).rstrip()
+
+
+def _sentences(answer: str, *, finished: bool) -> Iterator[tuple[int, int, str]]:
+    """(start, end, normalised text) of each sentence of three words or more; the last,
+    unterminated one only when the answer is ``finished``."""
+    ends = [m.end() for m in _SENTENCE_END.finditer(answer)] + ([len(answer)] if finished else [])
+    start = 0
+    for end in ends:
+        sentence = normalize_answer(answer[start:end])
+        if len(sentence.split()) >= 3:
+            yield start, end, sentence
+        start = end
+
+
+def _repeated_run(answer: str, length: int) -> int | None:
+    """Offset of the earliest second occurrence of a run of ``length`` words, or None."""
+    words = [(m.start(), normalize_answer(m.group())) for m in _WORD.finditer(answer)]
+    words = [(offset, word) for offset, word in words if word]
+    runs: set[tuple[str, ...]] = set()
+    for i in range(len(words) - length + 1):
+        run = tuple(word for _, word in words[i : i + length])
+        if run in runs:
+            return words[i][0]
+        runs.add(run)
+    return None
 
 
 def normalize_answer(text: str) -> str:

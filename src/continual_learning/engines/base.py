@@ -36,6 +36,7 @@ import yaml
 
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
+from continual_learning.core.peft_export import LoraAdapter
 from continual_learning.core.storage import (
     atomic_write_json,
     atomic_write_text,
@@ -69,6 +70,7 @@ class LearnOutcome:
     chunks: int = 1
     losses: tuple[float, ...] = ()
     figures: tuple[Any, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 class Engine(ABC):
@@ -107,6 +109,7 @@ class Engine(ABC):
             chunks=outcome.chunks,
             losses=outcome.losses,
             figures=outcome.figures,
+            notes=outcome.notes,
         )
         self.history.append(report)
         return report
@@ -189,6 +192,11 @@ class Engine(ABC):
         differentiable path. By default there is nothing to apply.
         """
         return nullcontext()
+
+    def lora_adapter(self) -> LoraAdapter | None:
+        """What the engine learned as one LoRA adapter (``export`` writes it as a peft folder),
+        or None for an engine whose learning is not a LoRA."""
+        return None
 
     def clear(self) -> None:
         """Forget every learned document."""

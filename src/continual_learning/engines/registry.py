@@ -17,7 +17,9 @@ from continual_learning.errors import EngineError
 if TYPE_CHECKING:
     from continual_learning.config.schema import AppConfig
     from continual_learning.core.backbone import Backbone
+    from continual_learning.engines.actions import EngineAction
     from continual_learning.engines.base import Engine
+    from continual_learning.workbench import Workbench
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -31,6 +33,11 @@ class EngineSpec:
     config_cls: type
     engine_class_path: str
     """``"package.module:ClassName"``, imported by :meth:`load_class`."""
+    actions_path: str = ""
+    """``"package.module:function"``: ``function(bench) -> list[EngineAction]``, the engine's
+    own menu items (``engines/actions.py``); empty for none."""
+    header_path: str = ""
+    """``"package.module:function"``: ``function(bench) -> str``, a note for the menu header."""
 
     @property
     def display_name(self) -> str:
@@ -38,8 +45,19 @@ class EngineSpec:
         return self.key.replace("_", "-")
 
     def load_class(self) -> type[Engine]:
-        module_name, _, class_name = self.engine_class_path.partition(":")
-        return getattr(importlib.import_module(module_name), class_name)
+        return _load(self.engine_class_path)
+
+    def actions(self, bench: Workbench) -> list[EngineAction]:
+        """The engine's own menu actions, built for ``bench``."""
+        return _load(self.actions_path)(bench) if self.actions_path else []
+
+    def header_note(self, bench: Workbench) -> str:
+        return _load(self.header_path)(bench) if self.header_path else ""
+
+
+def _load(path: str):  # type: ignore[no-untyped-def]
+    module_name, _, name = path.partition(":")
+    return getattr(importlib.import_module(module_name), name)
 
 
 _REGISTRY: dict[str, EngineSpec] = {}

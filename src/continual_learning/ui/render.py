@@ -10,8 +10,13 @@ from rich.table import Table
 from continual_learning.types import EngineInfo, LearnReport
 
 
-def learn_table(reports: Sequence[LearnReport], *, title: str = "Learned") -> Table:
-    table = Table(title=title)
+def learn_table(
+    reports: Sequence[LearnReport], *, title: str = "Learned", notes: bool = True
+) -> Table:
+    """One row per learned document; the engines' notes (e.g. self-study prompts and the
+    teacher's answers) as the caption."""
+    lines = [f"{r.doc_id}: {note}" for r in reports for note in r.notes] if notes else []
+    table = Table(title=title, caption="\n".join(lines) or None, caption_justify="left")
     for column in ("document", "engine", "tokens", "chunks", "final loss", "seconds"):
         table.add_column(
             column, justify="right" if column not in ("document", "engine") else "left"
@@ -214,22 +219,12 @@ def cycles_table(records: Sequence[Any], *, title: str = "Refresh cycles") -> Ta
 
 
 def wheel_status_table(status: Any) -> Table:
+    from continual_learning.engines.replay_lora.wheel import status_rows
+
     table = Table(title="Refresh wheel", show_header=False)
     table.add_column("label", style="bold")
     table.add_column("value")
-    buffer = status.buffer
-    last = status.last_cycle
-    rows = [
-        ("state", "saved in the workspace" if status.initialised else "not created yet"),
-        ("domain", f"{status.domain} (of {', '.join(status.domains)})"),
-        ("queued documents", str(status.inbox_documents)),
-        ("replay buffer", f"{buffer.kind}: {buffer.size}/{buffer.max_size} ({buffer.seen} seen)"),
-        ("cycles", f"{status.cycles} ({status.rollbacks} rolled back)"),
-        ("KRS", f"{status.krs:.1f}"),
-        ("last BWT", "-" if last is None else f"{last.bwt:+.3f}"),
-        ("anchor set", status.anchor),
-    ]
-    for label, value in rows:
+    for label, value in status_rows(status):
         table.add_row(label, value)
     return table
 

@@ -11,5 +11,6 @@ register_engine(
         summary="ACE: Generate-Reflect-Curate loops evolve a playbook (no weight changes)",
         config_cls=AceConfig,
         engine_class_path="continual_learning.engines.ace.engine:AceEngine",
+        actions_path="continual_learning.engines.ace.actions:menu_actions",
     )
 )

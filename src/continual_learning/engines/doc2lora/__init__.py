@@ -11,5 +11,7 @@ register_engine(
         summary="Doc-to-LoRA: a trained hypernetwork writes each document into LoRA weights",
         config_cls=Doc2LoraConfig,
         engine_class_path="continual_learning.engines.doc2lora.engine:Doc2LoraEngine",
+        actions_path="continual_learning.engines.doc2lora.actions:menu_actions",
+        header_path="continual_learning.engines.doc2lora.actions:header_note",
     )
 )

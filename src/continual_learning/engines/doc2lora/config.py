@@ -4,11 +4,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from continual_learning.config.fields import setting
+from continual_learning.config.self_study import SelfStudySettings
 from continual_learning.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)
-class Doc2LoraConfig:
+class Doc2LoraConfig(SelfStudySettings):
     """The hypernetwork's shape, where its trained weights are, and how documents are read."""
 
     mode: Literal["doc", "text"] = setting(
@@ -28,6 +29,15 @@ class Doc2LoraConfig:
         "mean",
         help="mean: the chunks' updates are averaged (scaling 1/chunks) | sum: added as they are",
     )
+    # Refinement: self-study distillation steps from the written LoRA (refine.py)
+    refine_steps: int = setting(
+        0, minimum=0, maximum=10_000, help="distillation steps per chunk after writing; 0: one pass"
+    )
+    refine_from: Literal["hypernetwork", "zero"] = setting(
+        "hypernetwork",
+        help="hypernetwork: refine the written LoRA | zero: start from a zero update",
+    )
+    refine_lr: float = setting(1e-3, minimum=1e-7, maximum=1.0, help="Adam step size")
     # The hypernetwork's shape: fixed by the trained weights, checked when they load.
     rank: int = setting(8, minimum=1, maximum=256, help="LoRA rank written per chunk")
     target_modules: tuple[str, ...] = setting(

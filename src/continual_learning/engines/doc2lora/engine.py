@@ -2,7 +2,8 @@
 
 Learning a document runs the frozen backbone once over each chunk, hands the hidden states
 entering every decoder layer to the Perceiver hypernetwork (``hypernetwork.py``), and keeps the
-rank-r ``A`` and ``B`` it writes. No gradient step is taken. Answering puts every chunk's factors
+rank-r ``A`` and ``B`` it writes. No gradient step is taken, unless ``refine_steps`` asks for
+self-study steps from the written LoRA (``refine.py``). Answering puts every chunk's factors
 into the backbone as one LoRA adapter of rank ``r x chunks`` (``injection.py``), scaled to the
 mean of the chunks' updates by default (``composition``) and folded into the target weights for
 as long as the engine answers (``core/lora.py``), and asks the question without the document:
@@ -27,7 +28,14 @@ import torch
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone
 from continual_learning.core.chunking import chunk_text
+from continual_learning.core.corpus import general_paragraphs
 from continual_learning.core.lora import lora_config, lora_folded
+from continual_learning.core.peft_export import LoraAdapter
+from continual_learning.core.self_study import (
+    StudyTarget,
+    document_targets,
+    general_targets,
+)
 from continual_learning.core.storage import atomic_write_json, read_json
 from continual_learning.core.weight_folding import FoldCache
 from continual_learning.engines.base import Engine, LearnOutcome, ProgressCallback
@@ -39,6 +47,7 @@ from continual_learning.engines.doc2lora.injection import (
     configured_shape,
     peft_weights,
 )
+from continual_learning.engines.doc2lora.refine import refine, zero_update
 from continual_learning.engines.doc2lora.weights_file import (
     check_fits,
     load_hypernetwork,
@@ -73,6 +82,7 @@ class Doc2LoraEngine(Engine):
         """The doc id each chunk's factors came from, in learning order."""
         self._weights: dict[str, torch.Tensor] | None = None
         self._folds = FoldCache()
+        self._guard: list[StudyTarget] | None = None
 
     def _hypernetwork_path(self) -> Path:
         if self.config.hypernetwork:
@@ -102,33 +112,72 @@ class Doc2LoraEngine(Engine):
     # -- learning -------------------------------------------------------------------------------
 
     def _learn(self, text: str, *, doc_id: str, on_event: ProgressCallback | None) -> LearnOutcome:
-        activations = list(self._activations(text, doc_id))
+        pieces = list(self._pieces(text, doc_id))
         written: list[LoraFactors] = []
-        for index, chunk in enumerate(activations, 1):
+        losses: list[float] = []
+        for index, (piece, activations) in enumerate(pieces, 1):
             with torch.inference_mode():
-                written.append(self.hypernetwork(chunk))
-            if on_event:
-                on_event(
-                    ProgressEvent(task="writing LoRA", completed=index, total=len(activations))
-                )
+                factors = self.hypernetwork(activations)
+            if self.config.refine_steps:
+                factors, refine_losses = self._refined(piece, factors, on_event)
+                losses += refine_losses
+            written.append(factors)
+            _emit(on_event, "writing LoRA", index, len(pieces))
         dropped = self._keep(written, doc_id)
-        tokens = sum(chunk.shape[1] for chunk in activations)
+        tokens = sum(activations.shape[1] for _, activations in pieces)
         figures = (
             Figure(name="chunks", value=len(written)),
             Figure(name="effective rank", value=self.effective_rank),
             Figure(name="chunks dropped (max_chunks)", value=dropped),
+            Figure(name="refine steps", value=self.config.refine_steps),
         )
-        return LearnOutcome(tokens=tokens, chunks=len(written), figures=figures)
+        return LearnOutcome(
+            tokens=tokens, chunks=len(written), losses=tuple(losses), figures=figures
+        )
 
-    def _activations(self, text: str, doc_id: str) -> Iterator[torch.Tensor]:
+    def _pieces(self, text: str, doc_id: str) -> Iterator[tuple[str, torch.Tensor]]:
+        """Each piece of text the hypernetwork reads at once, with its activations."""
         if self.config.mode == "text":
-            yield task_activations(self.backbone, text, max_tokens=self.config.chunk_tokens)
+            yield text, task_activations(self.backbone, text, max_tokens=self.config.chunk_tokens)
             return
         tokenizer = self.backbone.tokenizer
         for chunk in chunk_text(
             tokenizer, text, doc_id=doc_id, max_tokens=self.config.chunk_tokens, overlap=0
         ):
-            yield chunk_activations(self.backbone, chunk.text)
+            yield chunk.text, chunk_activations(self.backbone, chunk.text)
+
+    def _refined(
+        self, piece: str, factors: LoraFactors, on_event: ProgressCallback | None
+    ) -> tuple[LoraFactors, list[float]]:
+        """The written factors (or a zero update) after ``refine_steps`` self-study steps."""
+        c = self.config
+        _emit(on_event, "teacher answers", 0, 1)
+        system = self.generation.system_prompt
+        study = document_targets(self.backbone, piece, c, system_prompt=system)
+        if not study:
+            return factors, []
+        start = zero_update(factors, seed=len(self.chunks)) if c.refine_from == "zero" else factors
+        return refine(
+            self.backbone,
+            start,
+            study,
+            self._guard_targets(),
+            steps=c.refine_steps,
+            learning_rate=c.refine_lr,
+            batch_size=c.study_batch,
+            guard_share=c.guard_share,
+            on_step=lambda done, total, loss: _emit(on_event, "refine", done, total, loss),
+        )
+
+    def _guard_targets(self) -> list[StudyTarget]:
+        c = self.config
+        if c.guard_share <= 0:
+            return []
+        if self._guard is None:
+            texts = general_paragraphs("builtin", c.guard_samples, config_key="doc2lora")
+            system = self.generation.system_prompt
+            self._guard = general_targets(self.backbone, texts, c, system_prompt=system)
+        return self._guard
 
     def _keep(self, written: list[LoraFactors], doc_id: str) -> int:
         """Add the new chunks; past ``max_chunks`` drop the oldest. Returns how many dropped."""
@@ -152,6 +201,16 @@ class Doc2LoraEngine(Engine):
 
     @contextmanager
     def _adapter(self) -> Iterator[None]:
+        adapter = self.lora_adapter()
+        assert adapter is not None
+        config = lora_config(adapter.rank, adapter.alpha, 0.0, adapter.target_modules)
+        with lora_folded(self.backbone.model, config, adapter.weights, self._folds):
+            yield
+
+    def lora_adapter(self) -> LoraAdapter | None:
+        """Every chunk's factors as one adapter of rank ``rank x chunks``."""
+        if not self.chunks:
+            return None
         if self._weights is None:
             self._weights = peft_weights(self.backbone.model, concatenate(self.chunks))
         rank = self.effective_rank
@@ -160,9 +219,17 @@ class Doc2LoraEngine(Engine):
         # time, and twelve documents' updates added up drown the model (it answers "document
         # document ..."), so the mean is the default.
         alpha = rank / len(self.chunks) if self.config.composition == "mean" else rank
-        config = lora_config(rank, float(alpha), 0.0, self.config.target_modules)
-        with lora_folded(self.backbone.model, config, self._weights, self._folds):
-            yield
+        card = (
+            f"{len(self.chunks)} chunks written by a hypernetwork trained {self.card.steps} steps",
+            f"composition {self.config.composition}, refine steps {self.config.refine_steps}",
+        )
+        return LoraAdapter(
+            weights=self._weights,
+            rank=rank,
+            alpha=float(alpha),
+            target_modules=self.config.target_modules,
+            card=card,
+        )
 
     # -- state ------------------------------------------------------------------------------------
 
@@ -233,3 +300,10 @@ class Doc2LoraEngine(Engine):
             InfoItem(label="composition", value=self.config.composition),
             InfoItem(label="targets", value=", ".join(self.config.target_modules)),
         ]
+
+
+def _emit(
+    on_event: ProgressCallback | None, task: str, done: int, total: int, loss: float | None = None
+) -> None:
+    if on_event is not None:
+        on_event(ProgressEvent(task=task, completed=done, total=total, loss=loss))

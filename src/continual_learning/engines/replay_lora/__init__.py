@@ -11,5 +11,6 @@ register_engine(
         summary="Replay-LoRA: LoRA fine-tuning with a replay buffer, EWC and automatic rollback",
         config_cls=ReplayLoraConfig,
         engine_class_path="continual_learning.engines.replay_lora.engine:ReplayLoraEngine",
+        actions_path="continual_learning.engines.replay_lora.actions:menu_actions",
     )
 )

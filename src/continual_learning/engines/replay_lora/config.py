@@ -4,12 +4,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from continual_learning.config.fields import setting
+from continual_learning.config.self_study import SelfStudySettings
 from continual_learning.core.chunking import check_overlap
 from continual_learning.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReplayLoraConfig:
+class ReplayLoraConfig(SelfStudySettings):
     """The LoRA adapter, its training, the replay buffer, EWC and the rollback guard."""
 
     # The LoRA adapter (peft)
@@ -58,6 +59,19 @@ class ReplayLoraConfig:
         -50.0, help="BWT (anchor perplexity before - after) below which a cycle is undone"
     )
     krs_lambda: float = setting(0.05, minimum=0.0, help="lambda of KRS = 100 exp(-lambda sum|BWT|)")
+    # What the adapter is trained on (core/self_study.py), shared with TTT-E2E
+    objective: Literal["nll", "distill", "mixed"] = setting(
+        "nll",
+        help="nll: next-token loss on the document | distill: KL to the in-context teacher on "
+        "self-study prompts | mixed: both",
+    )
+    guard_share: float = setting(  # measured: docs/results.md#self-study
+        0.5,
+        minimum=0.0,
+        maximum=0.9,
+        help="share of every update that is general text held to the frozen model (paragraphs "
+        "after the anchor's, so BWT stays fair)",
+    )
     # Self-generated training data (SEAL's self-edit), shared with TTT-E2E
     self_edit: bool = setting(False, help="train also on facts and QA the backbone writes")
     self_edit_tokens: int = setting(

@@ -2,9 +2,12 @@
 
 Learning is done in *refresh cycles* (``cycle.py``). A cycle, on the active domain:
 
-1. takes the new examples (document chunks, plus self-edits when ``self_edit`` is on) and a
+1. takes the new examples (document chunks, plus self-edits when ``self_edit`` is on; with
+   ``objective`` distill or mixed, the self-study prompts with the teacher's answers, fitted
+   token by token to the teacher and kept as transcripts for later cycles to replay) and a
    replay sample from the domain's buffer, so that replay is at least ``min_replay_ratio`` of
-   the training set (``buffers.py``);
+   the training set (``buffers.py``); ``guard_share`` adds general text fitted to the frozen
+   model to every step;
 2. measures perplexity on the anchor set (text the model must keep predicting) and on the new
    data, with the adapter as it stands;
 3. trains the domain's peft LoRA adapter on both (``trainer.py``), with the online-EWC penalty
@@ -46,8 +49,16 @@ from continual_learning.core.lora import (
     lora_folded,
     read_weights,
 )
+from continual_learning.core.peft_export import LoraAdapter
 from continual_learning.core.perplexity import perplexity
 from continual_learning.core.self_edit import write_self_edits
+from continual_learning.core.self_study import (
+    StudyTarget,
+    document_targets,
+    general_targets,
+    study_notes,
+    study_transcripts,
+)
 from continual_learning.core.storage import atomic_write_json, read_json, safe_name
 from continual_learning.core.weight_folding import FoldCache
 from continual_learning.engines.base import Engine, LearnOutcome, ProgressCallback
@@ -78,6 +89,8 @@ from continual_learning.types import Figure, InfoItem, ProgressEvent
 DEFAULT_DOMAIN = "default"
 STATE_FILE = "replay_lora.json"
 DOMAINS_DIR = "domains"
+TURNS_PER_TRANSCRIPT = 4
+"""Study prompts per replayed transcript: four short turns fit one ``chunk_tokens`` example."""
 
 
 class ReplayLoraEngine(Engine):
@@ -99,6 +112,7 @@ class ReplayLoraEngine(Engine):
         """Set with :meth:`set_anchor`; None means ``anchor_corpus`` from the config."""
         self._initial: LoraWeights | None = None
         self._folds = FoldCache()
+        self._guard: list[StudyTarget] | None = None
 
     # -- the refresh wheel's verbs --------------------------------------------------------------
 
@@ -174,8 +188,9 @@ class ReplayLoraEngine(Engine):
     # -- learning ---------------------------------------------------------------------------------
 
     def _learn(self, text: str, *, doc_id: str, on_event: ProgressCallback | None) -> LearnOutcome:
-        examples = self.new_examples(text, source=doc_id, on_event=on_event)
-        record, result = self._cycle(examples, epochs=None, on_event=on_event)
+        study = self._study_targets(text, on_event) if self.config.objective != "nll" else []
+        examples = self.new_examples(text, source=doc_id, on_event=on_event, study=study)
+        record, result = self._cycle(examples, epochs=None, on_event=on_event, study=study)
         return LearnOutcome(
             tokens=self.backbone.count_tokens(text),
             chunks=record.new_examples,
@@ -188,8 +203,37 @@ class ReplayLoraEngine(Engine):
                 Figure(name="KRS", value=round(record.krs, 2)),
                 Figure(name="EWC penalty", value=record.ewc_penalty),
                 Figure(name="rolled back", value=int(record.rolled_back)),
+                Figure(name="study prompts", value=len(study)),
             ),
+            notes=study_notes(study),
         )
+
+    def _study_targets(self, text: str, on_event: ProgressCallback | None) -> list[StudyTarget]:
+        """The teacher (the frozen backbone, the document in its prompt) answers study prompts."""
+        _emit(on_event, "teacher answers", 0, self.config.study_prompts)
+        system = self.generation.system_prompt
+        return document_targets(self.backbone, text, self.config, system_prompt=system)
+
+    def _transcripts(self, study: Sequence[StudyTarget]) -> list[str]:
+        system = self.generation.system_prompt
+        return study_transcripts(self.backbone, system, study, TURNS_PER_TRANSCRIPT)
+
+    def _guard_targets(self) -> list[StudyTarget]:
+        """The frozen backbone's own distribution on general paragraphs the anchor does not
+        hold (the anchor measures BWT; training on it would flatter the measure)."""
+        c = self.config
+        if c.guard_share <= 0:
+            return []
+        if self._guard is None:
+            texts = general_paragraphs(
+                c.anchor_corpus,
+                c.anchor_samples + c.guard_samples,
+                config_key="replay_lora.anchor_corpus",
+            )
+            unseen = [t for t in texts if t not in set(self.anchor_texts())]
+            system = self.generation.system_prompt
+            self._guard = general_targets(self.backbone, unseen or texts, c, system_prompt=system)
+        return self._guard
 
     def chunks(self, text: str, *, source: str) -> list[Chunk]:
         """``text`` cut into the ``chunk_tokens`` windows that become training examples."""
@@ -208,16 +252,24 @@ class ReplayLoraEngine(Engine):
         source: str,
         first: int = 0,
         on_event: ProgressCallback | None = None,
+        study: Sequence[StudyTarget] = (),
     ) -> list[ReplayExample]:
-        """The document's token chunks, then (with ``self_edit``) what the backbone wrote."""
+        """The document's token chunks (unless ``objective`` is distill), the study prompts with
+        the teacher's answers as chat transcripts (what later cycles replay of this document),
+        then (with ``self_edit``) what the backbone wrote."""
         if not text.strip():
             raise DocumentError(f"cannot learn an empty document ({source})")
         # Unique across cycles: "<source>#<cycle>.<position in the cycle's new data>".
         prefix = f"{source}#{len(self.cycles()) + 1}."
-        chunks = self.chunks(text, source=source)
+        texts = (
+            []
+            if study and self.config.objective == "distill"
+            else [c.text for c in self.chunks(text, source=source)]
+        )
+        texts += self._transcripts(study)
         examples = [
-            ReplayExample(id=f"{prefix}{first + i}", text=c.text, source=source)
-            for i, c in enumerate(chunks)
+            ReplayExample(id=f"{prefix}{first + i}", text=t, source=source)
+            for i, t in enumerate(texts)
         ]
         if self.config.self_edit:
             _emit(on_event, "write self-edits", 0, 1)
@@ -238,6 +290,7 @@ class ReplayLoraEngine(Engine):
         *,
         epochs: int | None,
         on_event: ProgressCallback | None,
+        study: Sequence[StudyTarget] = (),
     ) -> tuple[CycleRecord, TrainResult]:
         started = time.perf_counter()
         domain = self.domain
@@ -245,7 +298,10 @@ class ReplayLoraEngine(Engine):
             replay_count(len(new), self.config.min_replay_ratio, len(domain.buffer))
         )
         new_texts = [e.text for e in new]
-        training = new_texts + [e.text for e in replay]
+        # This cycle's study transcripts are fitted token by token to the teacher instead.
+        studied = set(self._transcripts(study))
+        training = [t for t in new_texts if t not in studied] + [e.text for e in replay]
+        guard = self._guard_targets()
         anchor = self.anchor_texts()
         settings = self._settings(epochs, cycle=len(self.cycles()))
         with lora_applied(
@@ -260,6 +316,8 @@ class ReplayLoraEngine(Engine):
                 training,
                 settings,
                 penalty=lambda: domain.ewc.penalty(parameters),
+                study=study,
+                guard=guard,
                 on_event=on_event,
             )
             _emit(on_event, "measure", 1, 2)
@@ -276,7 +334,9 @@ class ReplayLoraEngine(Engine):
                         new_texts[: self.config.fisher_samples],
                         lambda t: batch_loss(self.backbone, [t], settings.max_tokens),
                     )
-                losses = example_losses(self.backbone, training, settings.max_tokens)
+                losses = example_losses(
+                    self.backbone, new_texts + [e.text for e in replay], settings.max_tokens
+                )
         reason = ""
         if rolled_back:
             # domain.weights was never replaced: the pre-cycle tensors are still the adapter's.
@@ -331,6 +391,8 @@ class ReplayLoraEngine(Engine):
             warmup_ratio=c.warmup_ratio,
             max_tokens=c.chunk_tokens,
             seed=c.seed + cycle,
+            study_batch=c.study_batch,
+            guard_share=c.guard_share,
         )
 
     def _initial_weights(self) -> LoraWeights:
@@ -349,6 +411,24 @@ class ReplayLoraEngine(Engine):
         if not self.domain.weights:
             return nullcontext()
         return lora_folded(self.backbone.model, self.peft_config, self.domain.weights, self._folds)
+
+    def lora_adapter(self) -> LoraAdapter | None:
+        """The active domain's adapter, with its cycles' forgetting figures for the card."""
+        if not self.domain.weights:
+            return None
+        c = self.config
+        card = tuple(
+            f"cycle {r.index}: anchor perplexity {r.anchor_before:.2f} -> {r.anchor_after:.2f} "
+            f"(BWT {r.bwt:.2f}, KRS {r.krs:.1f})" + (" rolled back" if r.rolled_back else "")
+            for r in self.domain.cycles
+        )
+        return LoraAdapter(
+            weights=dict(self.domain.weights),
+            rank=c.rank,
+            alpha=c.lora_alpha,
+            target_modules=c.target_modules,
+            card=(f"domain '{self.active}', objective {c.objective}", *card),
+        )
 
     def _clear_state(self) -> None:
         self._folds.clear()

@@ -2,7 +2,9 @@
 
 AdamW with a linear warmup and decay (transformers' scheduler), mini-batches padded on the right
 with padding excluded from the loss, gradient accumulation, and the EWC penalty added to every
-step's loss. Only the adapter's parameters require gradient.
+step's loss. With self-study (``core/self_study.py``) each step also fits a mini-batch of the
+document's study prompts to the teacher, and a share of general text to the frozen backbone.
+Only the adapter's parameters require gradient.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import torch
 from torch import nn
 
 from continual_learning.core.backbone import Backbone
+from continual_learning.core.self_study import StudyTarget, distill_loss, guard_count
+from continual_learning.core.self_study import batches as study_batches
 from continual_learning.errors import StateError
 from continual_learning.types import ProgressEvent
 
@@ -29,6 +33,8 @@ class TrainSettings:
     warmup_ratio: float
     max_tokens: int
     seed: int
+    study_batch: int = 8
+    guard_share: float = 0.0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,14 +53,29 @@ def train(
     settings: TrainSettings,
     *,
     penalty: Callable[[], torch.Tensor],
+    study: Sequence[StudyTarget] = (),
+    guard: Sequence[StudyTarget] = (),
     on_event: Callable[[ProgressEvent], None] | None = None,
 ) -> TrainResult:
-    """``settings.epochs`` shuffled passes over ``texts``; raises if the loss stops being finite."""
+    """``settings.epochs`` shuffled passes over ``texts`` (next-token loss) and over ``study``
+    (KL to the teacher, in mini-batches of ``settings.study_batch``), side by side, each step
+    with its share of ``guard`` rows (KL to the frozen backbone); raises if the loss stops
+    being finite."""
     from transformers import get_scheduler
 
     rng = random.Random(settings.seed)
-    batches_per_epoch = math.ceil(len(texts) / settings.batch_size)
-    steps = math.ceil(settings.epochs * batches_per_epoch / settings.gradient_accumulation)
+    schedule = [batch for _ in range(settings.epochs) for batch in _shuffled(texts, settings, rng)]
+    accumulation = settings.gradient_accumulation
+    groups = [schedule[i : i + accumulation] for i in range(0, len(schedule), accumulation)]
+    study_plan = study_batches(
+        study,
+        guard,
+        batch_size=settings.study_batch,
+        epochs=settings.epochs,
+        guard_share=settings.guard_share,
+        seed=settings.seed,
+    )
+    steps = max(len(groups), len(study_plan))
     optimizer = torch.optim.AdamW(parameters.values(), lr=settings.learning_rate, weight_decay=0.0)
     scheduler = get_scheduler(
         "linear",
@@ -62,27 +83,28 @@ def train(
         num_warmup_steps=round(settings.warmup_ratio * steps),
         num_training_steps=steps,
     )
-    schedule = [batch for _ in range(settings.epochs) for batch in _shuffled(texts, settings, rng)]
+    guard_rows = guard_count(settings.batch_size, settings.guard_share) if guard else 0
     losses: list[float] = []
     penalties: list[float] = []
     for step in range(steps):
-        group = schedule[
-            step * settings.gradient_accumulation : (step + 1) * settings.gradient_accumulation
-        ]
-        lm_loss = 0.0
-        for batch in group:
-            loss = batch_loss(backbone, batch, settings.max_tokens) / len(group)
-            loss.backward()
-            lm_loss += loss.item()
+        group = groups[step % len(groups)] if groups else []
+        rows, extra = study_plan[step % len(study_plan)] if study_plan else ([], [])
+        if not study_plan and guard_rows:
+            extra = [guard[(step * guard_rows + i) % len(guard)] for i in range(guard_rows)]
+        task = _task_loss(backbone, group, rows, settings, parts=2 if group and rows else 1)
+        if extra:
+            guard_loss = distill_loss(backbone, extra) * settings.guard_share
+            guard_loss.backward()
+            task += guard_loss.item()
         ewc = penalty()
         if ewc.requires_grad:
             ewc.backward()
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
-        losses.append(round(lm_loss, 4))
+        losses.append(round(task, 4))
         penalties.append(round(ewc.item(), 6))
-        if not math.isfinite(lm_loss):
+        if not math.isfinite(task):
             raise StateError("LoRA training diverged (non-finite loss): lower learning_rate")
         if on_event is not None:
             message = f"ewc {penalties[-1]:.4f}" if ewc.requires_grad else ""
@@ -92,6 +114,29 @@ def train(
                 )
             )
     return TrainResult(losses=tuple(losses), penalties=tuple(penalties), steps=steps)
+
+
+def _task_loss(
+    backbone: Backbone,
+    group: Sequence[Sequence[str]],
+    study: Sequence[StudyTarget],
+    settings: TrainSettings,
+    *,
+    parts: int,
+) -> float:
+    """Backpropagate the step's task loss (the mean of its parts: next-token loss over the
+    text batches, KL over the study rows), scaled by the guard's complement; return its value."""
+    weight = (1.0 - settings.guard_share) / parts
+    total = 0.0
+    for batch in group:
+        loss = batch_loss(backbone, batch, settings.max_tokens) * weight / len(group)
+        loss.backward()
+        total += loss.item()
+    if study:
+        loss = distill_loss(backbone, study) * weight
+        loss.backward()
+        total += loss.item()
+    return total
 
 
 def batch_loss(backbone: Backbone, texts: Sequence[str], max_tokens: int) -> torch.Tensor:

@@ -60,6 +60,21 @@ class WheelStatus:
     anchor: str
 
 
+def status_rows(status: WheelStatus) -> list[tuple[str, str]]:
+    """``refresh status`` as label / value rows (the CLI's table and the menu's item)."""
+    buffer, last = status.buffer, status.last_cycle
+    return [
+        ("state", "saved in the workspace" if status.initialised else "not created yet"),
+        ("domain", f"{status.domain} (of {', '.join(status.domains)})"),
+        ("queued documents", str(status.inbox_documents)),
+        ("replay buffer", f"{buffer.kind}: {buffer.size}/{buffer.max_size} ({buffer.seen} seen)"),
+        ("cycles", f"{status.cycles} ({status.rollbacks} rolled back)"),
+        ("KRS", f"{status.krs:.1f}"),
+        ("last BWT", "-" if last is None else f"{last.bwt:+.3f}"),
+        ("anchor set", status.anchor),
+    ]
+
+
 @dataclass(frozen=True, kw_only=True)
 class WheelEvaluation:
     """Perplexities of the active domain's model now (``refresh eval``)."""

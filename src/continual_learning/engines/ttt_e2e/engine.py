@@ -7,9 +7,12 @@ Learning a document:
 3. one frozen forward pass over the document scores every neuron by TF x IDF; the top
    ``gate_fraction`` of each layer are opened (all of them with the gate off);
 4. alpha is set for this document: ``max(floor, initial - decay * documents_learned_before)``;
-5. ``epochs`` passes of next-token loss over the document and the self-edits, in mini-batches of
-   ``batch_tokens``; after each backward pass the gradient of every closed neuron's row is zeroed,
-   and a fresh optimizer without weight decay means a zero gradient is a zero step.
+5. ``epochs`` passes over what ``objective`` trains on: the document's (and self-edits')
+   next-token loss in ``batch_tokens`` mini-batches (``nll``), the KL to the in-context teacher
+   on self-study prompts in ``study_batch`` mini-batches (``distill``, ``core/self_study.py``),
+   or both side by side (``mixed``); with ``guard_share`` every step also fits general text to
+   the frozen model. After each backward pass the gradient of every closed neuron's row is
+   zeroed, and a fresh optimizer without weight decay means a zero gradient is a zero step.
 
 Only the DualMLP deltas require gradient, so backward stops at the first DualMLP layer.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import math
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -25,6 +29,15 @@ import torch
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone
 from continual_learning.core.self_edit import write_self_edits
+from continual_learning.core.self_study import (
+    StudyTarget,
+    distill_loss,
+    document_targets,
+    general_targets,
+    guard_count,
+    study_notes,
+)
+from continual_learning.core.self_study import batches as study_batches
 from continual_learning.core.storage import atomic_write_json, read_json
 from continual_learning.engines.base import Engine, LearnOutcome, ProgressCallback
 from continual_learning.engines.ttt_e2e.config import TttE2eConfig
@@ -59,6 +72,7 @@ class TttE2eEngine(Engine):
         self.gate: TfidfGate | None = None
         self.last_opened: dict[int, torch.Tensor] = {}
         """The neurons per layer the last document was allowed to change."""
+        self._guard: list[StudyTarget] | None = None
 
     # -- learning ------------------------------------------------------------------------------
 
@@ -67,33 +81,77 @@ class TttE2eEngine(Engine):
         return max(c.alpha_floor, c.alpha_initial - c.alpha_decay * documents_before)
 
     def _learn(self, text: str, *, doc_id: str, on_event: ProgressCallback | None) -> LearnOutcome:
+        c = self.config
         document = self._ids(text)
         texts = [text]
-        if self.config.self_edit:
+        if c.self_edit:
             _emit(on_event, "write self-edits", 0, 1)
-            edits = write_self_edits(
-                self.backbone, text, max_new_tokens=self.config.self_edit_tokens
-            )
+            edits = write_self_edits(self.backbone, text, max_new_tokens=c.self_edit_tokens)
             texts += edits.training_texts(self.backbone, self.generation.system_prompt)
+        study = self._study_targets(text, on_event) if c.objective != "nll" else []
+        guard = self._guard_targets(on_event) if c.guard_share > 0 else []
         opened = self._open_neurons(document, on_event)
         self.layers.set_alpha(self.alpha_for(len(self.history)))
         token_ids = [document] + [self._ids(t) for t in texts[1:]]
-        batches = [b for ids in token_ids for b in ids.split(self.config.batch_tokens, dim=1)]
-        batches = [b for b in batches if b.shape[1] >= 2]
-        losses = self._train(batches, opened, on_event)
+        batches = [b for ids in token_ids for b in ids.split(c.batch_tokens, dim=1)]
+        # distill trains on the study prompts alone; with no teacher answer it falls back to nll
+        batches = (
+            [b for b in batches if b.shape[1] >= 2] if c.objective != "distill" or not study else []
+        )
+        steps = self._plan(batches, study, guard)
+        losses, parts = self._train(steps, opened, on_event)
         total = sum(dual.delta.intermediate for _, dual in self.layers)
         open_share = sum(int(n.numel()) for n in opened.values()) / total
         return LearnOutcome(
             tokens=int(document.shape[1]),
-            chunks=len(batches),
+            chunks=len(batches) + len(study),
             losses=tuple(losses),
             figures=(
                 Figure(name="gate open", value=round(open_share, 4)),
                 Figure(name="alpha", value=self.layers.alpha),
                 Figure(name="trained tokens", value=sum(int(b.shape[1]) for b in batches)),
                 Figure(name="self-edit texts", value=len(texts) - 1),
+                Figure(name="study prompts", value=len(study)),
+                *(Figure(name=f"final {name} loss", value=v) for name, v in parts.items()),
             ),
+            notes=study_notes(study),
         )
+
+    def _study_targets(self, text: str, on_event: ProgressCallback | None) -> list[StudyTarget]:
+        """The teacher (the frozen backbone, the document in its prompt) answers study prompts."""
+        _emit(on_event, "teacher answers", 0, self.config.study_prompts)
+        system = self.generation.system_prompt
+        return document_targets(self.backbone, text, self.config, system_prompt=system)
+
+    def _guard_targets(self, on_event: ProgressCallback | None) -> list[StudyTarget]:
+        """The frozen backbone's own behaviour on general paragraphs, computed once."""
+        if self._guard is None:
+            c = self.config
+            _emit(on_event, "guard targets", 0, c.guard_samples)
+            texts = calibration_texts(c.calibration_corpus, c.guard_samples)
+            system = self.generation.system_prompt
+            self._guard = general_targets(self.backbone, texts, c, system_prompt=system)
+        return self._guard
+
+    def _plan(
+        self, batches: list[torch.Tensor], study: list[StudyTarget], guard: list[StudyTarget]
+    ) -> list[TrainStep]:
+        """The update steps: ``epochs`` passes over the document's batches (nll), the study
+        prompts' mini-batches (distill), or both side by side (mixed), each with its guard rows."""
+        c = self.config
+        distill = study_batches(
+            study, guard, batch_size=c.study_batch, epochs=c.epochs, guard_share=c.guard_share
+        )
+        guard_rows = guard_count(1, c.guard_share) if guard else 0
+        count = max(c.epochs * len(batches), len(distill))
+        steps = []
+        for step in range(count):
+            rows, extra = distill[step % len(distill)] if distill else ([], [])
+            if not distill and guard_rows:
+                extra = [guard[(step * guard_rows + i) % len(guard)] for i in range(guard_rows)]
+            document = batches[step % len(batches)] if batches else None
+            steps.append(TrainStep(document=document, study=rows, guard=extra))
+        return steps
 
     def _ids(self, text: str) -> torch.Tensor:
         ids = self.backbone.tokenizer(text, return_tensors="pt")["input_ids"]
@@ -135,19 +193,19 @@ class TttE2eEngine(Engine):
 
     def _train(
         self,
-        batches: list[torch.Tensor],
+        steps: list[TrainStep],
         opened: dict[int, torch.Tensor],
         on_event: ProgressCallback | None,
-    ) -> list[float]:
+    ) -> tuple[list[float], dict[str, float]]:
+        """Run ``steps``; the losses of every step, and the last value of each part."""
         masks = {layer: dual.delta.row_mask(opened[layer]) for layer, dual in self.layers}
         parameters = [p for _, dual in self.layers for p in dual.delta.parameters()]
         optimizer = self._optimizer(parameters)
-        steps = self.config.epochs * len(batches)
         losses: list[float] = []
+        parts: dict[str, float] = {}
         with self.layers.applied():
-            for step in range(steps):
-                batch = batches[step % len(batches)]
-                loss = self.backbone.model(input_ids=batch, labels=batch).loss
+            for number, step in enumerate(steps, 1):
+                loss, parts = self._step_loss(step)
                 loss.backward()
                 for layer, dual in self.layers:
                     for parameter in dual.delta.parameters():
@@ -155,10 +213,27 @@ class TttE2eEngine(Engine):
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
                 losses.append(round(loss.item(), 4))
-                _emit(on_event, "learn", step + 1, steps, loss=losses[-1])
+                message = " ".join(f"{k} {v:.3f}" for k, v in parts.items())
+                _emit(on_event, "learn", number, len(steps), loss=losses[-1], message=message)
         if not all(math.isfinite(x) for x in losses):
             raise StateError("TTT-E2E training diverged (non-finite loss): lower learning_rate")
-        return losses
+        return losses, parts
+
+    def _step_loss(self, step: TrainStep) -> tuple[torch.Tensor, dict[str, float]]:
+        """The task loss (nll, distill, or their mean), blended with the guard's KL to base."""
+        task: dict[str, torch.Tensor] = {}
+        if step.document is not None:
+            task["nll"] = self.backbone.model(input_ids=step.document, labels=step.document).loss
+        if step.study:
+            task["distill"] = distill_loss(self.backbone, step.study)
+        loss = torch.stack(list(task.values())).mean()
+        parts = {name: round(value.item(), 4) for name, value in task.items()}
+        if step.guard:
+            guard = distill_loss(self.backbone, step.guard)
+            share = self.config.guard_share
+            loss = (1.0 - share) * loss + share * guard
+            parts["guard"] = round(guard.item(), 4)
+        return loss, parts
 
     def _optimizer(self, parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
         if self.config.optimizer == "sgd":
@@ -240,8 +315,22 @@ class TttE2eEngine(Engine):
         ]
 
 
+@dataclass(frozen=True)
+class TrainStep:
+    """What one update is computed on: a document batch (nll), study rows (distill), guard rows."""
+
+    document: torch.Tensor | None
+    study: list[StudyTarget]
+    guard: list[StudyTarget]
+
+
 def _emit(
-    on_event: ProgressCallback | None, task: str, done: int, total: int, loss: float | None = None
+    on_event: ProgressCallback | None,
+    task: str,
+    done: int,
+    total: int,
+    loss: float | None = None,
+    message: str = "",
 ) -> None:
     if on_event is not None:
-        on_event(ProgressEvent(task=task, completed=done, total=total, loss=loss))
+        on_event(ProgressEvent(task=task, completed=done, total=total, loss=loss, message=message))
