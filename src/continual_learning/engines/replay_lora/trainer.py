@@ -40,7 +40,8 @@ class TrainSettings:
 @dataclass(frozen=True, kw_only=True)
 class TrainResult:
     losses: tuple[float, ...]
-    """Next-token loss of every optimizer step (without the penalty)."""
+    """The task loss of every optimizer step (next-token and/or KL, the guard's share included;
+    without the EWC penalty)."""
     penalties: tuple[float, ...]
     """EWC penalty at every optimizer step."""
     steps: int
