@@ -171,6 +171,10 @@ class ForgettingResult:
     bwt: float | None
     perplexity_bwt: float | None
     heldout_texts: int = 0
+    reading_questions: int = 0
+    """Held-out questions asked *with* their paragraph (can the model still read?)."""
+    reading_before: float | None = None
+    reading_after: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -184,6 +188,9 @@ class EngineResult:
     contains: float | None = None
     abstain_accuracy: float | None = None
     recovery: float | None = None
+    """Against the in-context ceiling (every learned document that fits in the prompt)."""
+    recovery_oracle: float | None = None
+    """Against the oracle-context ceiling (only the question's own document in the prompt)."""
     learn_seconds: float | None = None
     eval_seconds: float | None = None
     tokens_learned: int | None = None
@@ -212,6 +219,8 @@ class ComparisonReport:
     """Questions answered together in one ``generate`` call (``harness.batch_size``)."""
     heldout_source: str = ""
     """What the forgetting columns were measured on."""
+    environment: dict[str, str] = field(default_factory=dict)
+    """Library versions and the commit the report was made with."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -232,3 +241,114 @@ def _engine_result(row: dict[str, Any]) -> EngineResult:
     forgetting = row.get("forgetting")
     forgetting = None if forgetting is None else ForgettingResult(**forgetting)
     return EngineResult(**(row | {"answers": answers, "forgetting": forgetting}))
+
+
+@dataclass(frozen=True, kw_only=True)
+class HeldoutPoint:
+    """Held-out figures at one point of a stream (0: before anything was learned)."""
+
+    after_episode: int
+    qa: float | None
+    perplexity: float | None
+    reading: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamRun:
+    """One engine through one document order: the per-question scores after every episode."""
+
+    engine: str
+    label: str
+    seed: int
+    episodes: tuple[tuple[str, ...], ...]
+    """The document ids of each episode, in the order they were learned."""
+    question_ids: tuple[str, ...] = ()
+    question_episode: tuple[int, ...] = ()
+    scores: tuple[tuple[float, ...], ...] = ()
+    """``scores[t][q]``: ``contains`` of question ``q`` after learning episode ``t``."""
+    matrix: tuple[tuple[float, ...], ...] = ()
+    heldout: tuple[HeldoutPoint, ...] = ()
+    learn_seconds: float | None = None
+    eval_seconds: float | None = None
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamSummary:
+    """One engine's figures over every order: each a ``{"mean", "low", "high", "per_seed"}``
+    estimate (95% bootstrap interval), or None where undefined."""
+
+    label: str
+    acc: dict[str, Any] | None
+    immediate: dict[str, Any] | None
+    bwt: dict[str, Any] | None
+    fwt: dict[str, Any] | None
+    forgetting: tuple[float, ...] = ()
+    """Per episode but the last, the mean over orders of its maximum forgetting."""
+    matrix: tuple[tuple[float, ...], ...] = ()
+    """R averaged over orders."""
+    recovery: float | None = None
+    recovery_oracle: float | None = None
+    reading_before: float | None = None
+    reading_after: float | None = None
+    perplexity_before: float | None = None
+    perplexity_after: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StreamReport:
+    """Every engine through the same stream, under every order: ``bench stream --json``."""
+
+    model: str
+    created: str
+    dataset: str
+    episodes: int
+    split: str
+    seeds: tuple[int, ...]
+    questions: int
+    runs: tuple[StreamRun, ...]
+    summaries: tuple[StreamSummary, ...]
+    heldout_source: str = ""
+    batch_size: int = 1
+    environment: dict[str, str] = field(default_factory=dict)
+    """Library versions and the commit the report was made with."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> StreamReport:
+        runs = tuple(
+            StreamRun(
+                **(
+                    row
+                    | {
+                        "episodes": tuple(tuple(e) for e in row["episodes"]),
+                        "question_ids": tuple(row["question_ids"]),
+                        "question_episode": tuple(row["question_episode"]),
+                        "scores": tuple(tuple(s) for s in row["scores"]),
+                        "matrix": tuple(tuple(r) for r in row["matrix"]),
+                        "heldout": tuple(HeldoutPoint(**h) for h in row["heldout"]),
+                    }
+                )
+            )
+            for row in data["runs"]
+        )
+        summaries = tuple(
+            StreamSummary(
+                **(
+                    s
+                    | {
+                        "forgetting": tuple(s["forgetting"]),
+                        "matrix": tuple(tuple(r) for r in s["matrix"]),
+                    }
+                )
+            )
+            for s in data["summaries"]
+        )
+        rest = {k: v for k, v in data.items() if k not in ("runs", "summaries")}
+        return cls(**(rest | {"seeds": tuple(rest["seeds"])}), runs=runs, summaries=summaries)

@@ -70,13 +70,45 @@ def test_compare_writes_json_plot_and_predictions(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "r.json").read_text())
-    assert [e["label"] for e in report["engines"]] == ["closed-book", "in-context", "jitrl-mvp"]
+    assert [e["label"] for e in report["engines"]] == [
+        "closed-book",
+        "in-context",
+        "oracle-context",
+        "jitrl-mvp",
+    ]
     assert (tmp_path / "r.png").stat().st_size > 0
     assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == [
         "closed-book.json",
         "in-context.json",
         "jitrl-mvp.json",
+        "oracle-context.json",
     ]
+
+
+def test_compare_runs_a_stream_of_the_given_files(tmp_path: Path) -> None:
+    model = save_tiny_model(tmp_path / "tiny-model")
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(
+        "".join(json.dumps({"id": i, "text": f"{i} is a place."}) + "\n" for i in "abc")
+    )
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "doc_id": i, "question": f"What is {i}?", "answers": [i]})
+            + "\n"
+            for i in "abc"
+        )
+    )
+    result = run_cli(
+        "--model", str(model), "compare", "--engines", "jitrl-mvp", "--documents", str(docs),
+        "--questions", str(questions), "--stream", "3", "--heldout", "0", "--reading", "0",
+        "--max-new-tokens", "2", "--json", str(tmp_path / "s.json"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    report = json.loads((tmp_path / "s.json").read_text())
+    assert report["episodes"] == 3 and report["questions"] == 3
+    (run,) = [r for r in report["runs"] if r["label"] == "jitrl-mvp"]
+    assert run["episodes"] == [["a"], ["b"], ["c"]] and run["question_episode"] == [0, 1, 2]
 
 
 def test_questions_about_unknown_documents_are_refused(tmp_path: Path) -> None:
@@ -106,7 +138,7 @@ def test_a_comparison_redirected_to_a_file_writes_its_progress_there_while_it_ru
             time.sleep(0.05)
             seen_while_running = log.read_text()
         assert process.wait(timeout=600) == 0, log.read_text()
-    assert "engines  0/3  started" in seen_while_running  # written before the run ended
+    assert "engines  0/4  started" in seen_while_running  # written before the run ended
     text = log.read_text()
     assert "answer jitrl_full  6/6" in text and "done in" in text
     assert text.index("answer jitrl_full") < text.index("report: ")  # progress came first

@@ -23,6 +23,20 @@ def _choose(child: pexpect.spawn, item: str, items: list[str] = MAIN_ITEMS) -> N
     child.send(ENTER)
 
 
+def _tiny_menu(tmp_path: Path, workspace: Path, **env: str) -> pexpect.spawn:
+    """The menu on the tiny model (plumbing), answering two tokens at a time."""
+    model = save_tiny_model(tmp_path / "tiny")
+    return spawn_menu(
+        tmp_path,
+        "--model",
+        str(model),
+        "--workspace",
+        str(workspace),
+        CL__GENERATION__MAX_NEW_TOKENS="2",
+        **env,
+    )
+
+
 def test_select_learn_ask_and_exit(tmp_path: Path) -> None:
     require_real_model()
     fact = tmp_path / "fact.txt"
@@ -84,16 +98,8 @@ def test_invalid_input_re_prompts(tmp_path: Path, item: str) -> None:
 
 def test_run_benchmarks_shows_the_comparison_table_and_saves_it(tmp_path: Path) -> None:
     """The menu's benchmark runs the harness (on the tiny model: plumbing, not quality)."""
-    model = save_tiny_model(tmp_path / "tiny")
     workspace = tmp_path / "workspace"
-    child = spawn_menu(
-        tmp_path,
-        "--model",
-        str(model),
-        "--workspace",
-        str(workspace),
-        CL__GENERATION__MAX_NEW_TOKENS="2",
-    )
+    child = _tiny_menu(tmp_path, workspace)
     _choose(child, "Run Benchmarks")
     child.expect("Benchmark:")
     child.send(ENTER)  # Fictional facts
@@ -112,28 +118,51 @@ def test_run_benchmarks_shows_the_comparison_table_and_saves_it(tmp_path: Path) 
     child.expect(pexpect.EOF)
     (folder,) = (workspace / "reports").iterdir()
     report = json.loads((folder / "report.json").read_text())
-    assert [e["engine"] for e in report["engines"]] == ["closed-book", "in-context"]
+    assert [e["engine"] for e in report["engines"]] == [
+        "closed-book",
+        "in-context",
+        "oracle-context",
+    ]
     assert (folder / "report.png").read_bytes().startswith(b"\x89PNG")
     predictions = json.loads((folder / "predictions" / "closed-book.json").read_text())
     assert len(predictions) == 48
 
 
+def test_the_stream_benchmark_shows_the_accuracy_matrix_figures_and_saves_them(
+    tmp_path: Path,
+) -> None:
+    workspace = tmp_path / "workspace"
+    child = _tiny_menu(tmp_path, workspace)
+    _choose(child, "Run Benchmarks")
+    child.expect("Benchmark:")
+    child.send(DOWN + ENTER)  # Fictional facts as a stream
+    child.expect("Episodes:")
+    child.send("\b2" + ENTER)
+    child.expect("Document orders:")
+    child.send("\b2" + ENTER)
+    child.expect("Engines")
+    child.send(ENTER)
+    expect_text(child, "2 episodes (by document), 2 orders", timeout=300)
+    child.expect("Save the report")
+    child.send("y")
+    child.expect("Folder:")
+    child.send(ENTER)
+    expect_text(child, "Saved stream.json")
+    _choose(child, "Exit")
+    child.expect(pexpect.EOF)
+    (folder,) = (workspace / "reports").iterdir()
+    report = json.loads((folder / "stream.json").read_text())
+    assert report["seeds"] == [0, 1] and len(report["runs"]) == 6
+    assert (folder / "stream.png").read_bytes().startswith(b"\x89PNG")
+
+
 def test_squad_benchmark_can_learn_only_the_held_out_articles(
     tmp_path: Path, squad_dev_path: Path
 ) -> None:
-    model = save_tiny_model(tmp_path / "tiny")
-    child = spawn_menu(
-        tmp_path,
-        "--model",
-        str(model),
-        "--workspace",
-        str(tmp_path / "workspace"),
-        CL__GENERATION__MAX_NEW_TOKENS="2",
-        CL__SQUAD__PATH=str(squad_dev_path),
-    )
+    child = _tiny_menu(tmp_path, tmp_path / "workspace", CL__SQUAD__PATH=str(squad_dev_path))
     _choose(child, "Run Benchmarks")
     child.expect("Benchmark:")
-    child.send(DOWN + ENTER)  # SQuAD
+    child.send(DOWN + DOWN + ENTER)  # SQuAD
     child.expect("Paragraphs to learn:")
     child.send("\b\b2" + ENTER)  # replace the default 50
     child.expect("Draw the paragraphs from:")

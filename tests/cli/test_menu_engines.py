@@ -14,7 +14,16 @@ from menu_driver import DOWN, ENTER, MAIN_ITEMS, expect_text, spawn_menu
 
 from helpers import save_tiny_model
 
-ENGINES = ["closed-book", "in-context", "ttt-e2e", "jitrl-mvp", "jitrl-full", "ace", "doc2lora"]
+ENGINES = [
+    "closed-book",
+    "in-context",
+    "oracle-context",
+    "ttt-e2e",
+    "jitrl-mvp",
+    "jitrl-full",
+    "ace",
+    "doc2lora",
+]
 ENGINES += ["replay-lora"]
 
 

@@ -32,6 +32,26 @@ def test_in_context_answers_a_fictional_fact_that_closed_book_cannot(real_engine
     assert contains(closed.generate(QUESTION), "Zorblax Quentaro") == 0.0
 
 
+def test_oracle_context_reads_only_the_questions_own_document(real_backbone) -> None:  # type: ignore[no-untyped-def]
+    from continual_learning.types import QAItem
+
+    config = make_config(generation={"max_new_tokens": 24})
+    oracle = create_engine("oracle-context", real_backbone, config)
+    oracle.learn(FACT, doc_id="velmoria")
+    oracle.learn("The Quillfeather Prize medal is made of cobalt.", doc_id="quillfeather")
+    items = [
+        QAItem(id="a", question=QUESTION, answers=("Zorblax Quentaro",), doc_id="velmoria"),
+        QAItem(id="b", question=QUESTION, answers=("Zorblax Quentaro",), doc_id="quillfeather"),
+        QAItem(id="c", question=QUESTION, answers=("Zorblax Quentaro",), doc_id="not-learned"),
+    ]
+    own, other, none = oracle.answer(items, batch_size=3)
+    assert contains(own, "Zorblax Quentaro") == 1.0
+    assert contains(other, "Zorblax Quentaro") == 0.0  # handed the wrong document: cannot know
+    assert contains(none, "Zorblax Quentaro") == 0.0  # no document: closed-book
+    prompt = oracle.prepared_messages(QUESTION)[-1]["content"]
+    assert "Velmoria" in prompt and "cobalt" not in prompt  # a plain prompt: the closest one
+
+
 def test_closed_book_answers_from_the_backbone(real_engines) -> None:
     closed, _ = real_engines
     assert contains(closed.generate("What is the capital of France?"), "Paris") == 1.0

@@ -47,7 +47,11 @@ def test_bench_speed_times_engines_and_the_harness_and_writes_json(tmp_path: Pat
     harness = data["harness"]
     assert [run["batch_size"] for run in harness["runs"]] == [1, 2]
     assert all(run["log_lines_while_running"] > 0 for run in harness["runs"])
-    assert {row["engine"] for row in harness["engines"]} == {"closed-book", "in-context"}
+    assert {row["engine"] for row in harness["engines"]} == {
+        "closed-book",
+        "in-context",
+        "oracle-context",
+    }
     assert all(row["answers"] == 48 for row in harness["engines"])
     settings = data["command"].split(".venv/bin/python")[0]
     assert "CL__GENERATION__MAX_NEW_TOKENS=3 " in settings

@@ -61,3 +61,24 @@ def test_impossible_draws_are_clear_errors(
 ) -> None:
     with pytest.raises(DatasetError, match=message):
         squad_inputs(squad_dev_path, heldout=10, **kwargs)
+
+
+def test_the_reading_probe_asks_held_out_questions_with_their_paragraph(tmp_path: Path) -> None:
+    from continual_learning.harness import fictional_fact_inputs
+
+    from helpers import squad_article, write_squad
+
+    articles = [
+        squad_article(f"T{n}", f"Paragraph {n} says the answer is A{n}.", [(f"Q{n}?", f"A{n}")])
+        for n in range(8)
+    ]
+    path = write_squad(tmp_path / "squad.json", articles)
+    inputs = fictional_fact_inputs(squad_path=path, heldout=2, reading=5)
+    assert len(inputs.heldout_questions) == 2 and len(inputs.reading_questions) == 5
+    closed = {q.id for q in inputs.heldout_questions}
+    for item in inputs.reading_questions:
+        number = item.id.split("-")[0].removeprefix("reading:T")
+        assert f"Paragraph {number} says" in item.question and item.question.endswith(f"Q{number}?")
+        assert (
+            item.id.removeprefix("reading:") not in closed
+        )  # other paragraphs than the closed probe

@@ -52,8 +52,9 @@ def test_every_engine_runs_with_the_baselines_and_a_failure_is_reported() -> Non
     ]
     report = _report(runs)
     labels = [r.label for r in report.engines]
-    assert labels == ["closed-book", "in-context", "jitrl-mvp", "broken", "jitrl-full"]
-    broken = report.engines[3]
+    expected = ["closed-book", "in-context", "oracle-context", "jitrl-mvp", "broken", "jitrl-full"]
+    assert labels == expected
+    broken = report.engines[4]
     assert broken.failed and "chunk_overlap" in broken.error
     for row in (r for r in report.engines if not r.failed):
         assert len(row.answers) == 3
@@ -83,7 +84,7 @@ def test_outputs_agree_with_the_scores(tmp_path: Path) -> None:
         "answers",
     } <= set(data["engines"][0])
     files = write_predictions(report, tmp_path / "predictions")
-    assert len(files) == 3
+    assert len(files) == 4
     for result, path in zip(report.engines, files, strict=True):
         predictions = json.loads(path.read_text())
         rescored = [score_answer(predictions[q.id], q.answers) for q in QUESTIONS]
@@ -132,4 +133,4 @@ def test_without_squad_the_forgetting_columns_use_the_shipped_heldout_paragraphs
         assert f.perplexity_before == pytest.approx(f.perplexity_after)  # retrieval forgets nothing
         assert 0.0 <= row.repeating <= 1.0
     for table in (comparison_table(report), forgetting_table(report)):
-        assert table.row_count == 3
+        assert table.row_count == 4

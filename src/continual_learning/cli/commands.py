@@ -191,15 +191,10 @@ def _squad_path_or_none(bench: Workbench):  # type: ignore[no-untyped-def]
         return None
 
 
-def _run_comparison(args: argparse.Namespace, bench: Workbench, inputs) -> int:  # type: ignore[no-untyped-def]
+def _comparison_config(args: argparse.Namespace, bench: Workbench):  # type: ignore[no-untyped-def]
+    """The workbench's config with this command's --max-new-tokens and --batch-size."""
     import dataclasses
 
-    from continual_learning.harness import compare
-    from continual_learning.harness.outputs import write_json, write_plot, write_predictions
-    from continual_learning.ui.progress import progress_bars
-    from continual_learning.ui.render import comparison_table
-
-    runs = _engine_runs(args.engines)
     config = bench.config
     if args.max_new_tokens:
         generation = dataclasses.replace(config.generation, max_new_tokens=args.max_new_tokens)
@@ -207,6 +202,17 @@ def _run_comparison(args: argparse.Namespace, bench: Workbench, inputs) -> int: 
     if args.batch_size is not None:
         harness = dataclasses.replace(config.harness, batch_size=args.batch_size)
         config = dataclasses.replace(config, harness=harness)
+    return config
+
+
+def _run_comparison(args: argparse.Namespace, bench: Workbench, inputs) -> int:  # type: ignore[no-untyped-def]
+    from continual_learning.harness import compare
+    from continual_learning.harness.outputs import write_json, write_plot, write_predictions
+    from continual_learning.ui.progress import progress_bars
+    from continual_learning.ui.render import comparison_table
+
+    runs = _engine_runs(args.engines)
+    config = _comparison_config(args, bench)
     with progress_bars() as on_event:
         report = compare(runs, inputs, bench.backbone, config, on_event=on_event)
     console.print(comparison_table(report))
@@ -230,6 +236,44 @@ def _run_comparison(args: argparse.Namespace, bench: Workbench, inputs) -> int: 
     return 1 if all(r.failed for r in report.engines) else 0
 
 
+def _run_stream(args: argparse.Namespace, bench: Workbench, inputs, episodes: int) -> int:  # type: ignore[no-untyped-def]
+    from continual_learning.harness.stream import stream
+    from continual_learning.harness.stream_outputs import (
+        write_stream_html,
+        write_stream_json,
+        write_stream_plot,
+    )
+    from continual_learning.ui.progress import progress_bars
+    from continual_learning.ui.render import stream_table
+
+    runs = _engine_runs(args.engines)
+    config = _comparison_config(args, bench)
+    with progress_bars() as on_event:
+        report = stream(
+            runs,
+            inputs,
+            bench.backbone,
+            config,
+            episodes=episodes,
+            seeds=args.seeds,
+            by=args.by,
+            on_event=on_event,
+        )
+    console.print(stream_table(report))
+    for run in report.runs:
+        if run.failed:
+            console.print(f"[red]{run.label} (order {run.seed}) failed:[/] {run.error}")
+    for flag, writer, what in (
+        (args.json, write_stream_json, "report"),
+        (args.plot, write_stream_plot, "heat maps"),
+        (args.html, write_stream_html, "HTML report"),
+    ):
+        if flag:
+            writer(report, flag)
+            console.print(f"{what}: {flag}")
+    return 1 if all(r.failed for r in report.runs) else 0
+
+
 def compare(args: argparse.Namespace, bench: Workbench) -> int:
     from continual_learning.harness.inputs import file_inputs
 
@@ -237,9 +281,12 @@ def compare(args: argparse.Namespace, bench: Workbench) -> int:
         args.documents,
         args.questions,
         max_file_bytes=bench.config.documents.max_file_bytes,
-        squad_path=_squad_path_or_none(bench) if args.heldout else None,
+        squad_path=_squad_path_or_none(bench) if args.heldout or args.reading else None,
         heldout=args.heldout,
+        reading=args.reading,
     )
+    if args.stream:
+        return _run_stream(args, bench, inputs, args.stream)
     return _run_comparison(args, bench, inputs)
 
 
@@ -271,9 +318,9 @@ def bench(args: argparse.Namespace, workbench: Workbench) -> int:
 
     from continual_learning.harness import fictional_fact_inputs, squad_inputs
 
-    if args.bench_command == "facts":
-        squad = _squad_path_or_none(workbench) if args.heldout else None
-        inputs = fictional_fact_inputs(squad_path=squad, heldout=args.heldout)
+    if (args.bench_command == "stream" and args.set == "facts") or args.bench_command == "facts":
+        squad = _squad_path_or_none(workbench) if args.heldout or args.reading else None
+        inputs = fictional_fact_inputs(squad_path=squad, heldout=args.heldout, reading=args.reading)
     else:
         path = args.squad or _squad_path_or_none(workbench)
         if path is None:
@@ -283,11 +330,14 @@ def bench(args: argparse.Namespace, workbench: Workbench) -> int:
         inputs = squad_inputs(
             Path(path),
             n=args.n,
-            seed=args.seed,
+            seed=getattr(args, "seed", 0),
             heldout=args.heldout,
-            episode_size=args.episode_size,
+            reading=args.reading,
+            episode_size=getattr(args, "episode_size", 0),
             last_articles=args.last_articles,
         )
+    if args.bench_command == "stream":
+        return _run_stream(args, workbench, inputs, args.episodes)
     return _run_comparison(args, workbench, inputs)
 
 

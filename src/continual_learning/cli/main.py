@@ -78,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--questions", type=Path, required=True, help='JSONL: {"doc_id", "question", "answers"}'
     )
+    compare.add_argument(
+        "--stream",
+        type=_positive_int,
+        metavar="EPISODES",
+        help="learn the documents as a stream of EPISODES episodes (the accuracy matrix)",
+    )
+    _stream_options(compare, default_episodes=None)
 
     report = commands.add_parser(
         "report", help="a saved comparison (--json) as a table, and as one HTML page"
@@ -110,6 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     facts = bench_commands.add_parser("facts", help="the shipped fictional-fact set")
     _comparison_options(facts)
+    stream = bench_commands.add_parser(
+        "stream",
+        help="the fictional-fact set (or SQuAD articles) as a stream of episodes: the accuracy "
+        "matrix, ACC, BWT, FWT",
+    )
+    _comparison_options(stream)
+    _stream_options(stream, default_episodes=4)
+    stream.add_argument(
+        "--set", choices=("facts", "squad"), default="facts", help="the documents (default facts)"
+    )
+    stream.add_argument("--n", type=int, default=20, help="SQuAD paragraphs (--set squad)")
+    stream.add_argument("--squad", type=Path, help="SQuAD JSON (default: config squad.path)")
+    stream.add_argument(
+        "--last-articles", type=int, default=5, metavar="K", help="SQuAD: the last K articles"
+    )
 
     chat = commands.add_parser(
         "chat", help="multi-turn chat with an engine (stdin, one line a turn)"
@@ -164,6 +186,14 @@ def _comparison_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--heldout", type=int, default=10, help="held-out SQuAD paragraphs for forgetting"
     )
+    parser.add_argument(
+        "--reading",
+        type=int,
+        default=100,
+        metavar="N",
+        help="held-out SQuAD questions asked with their paragraph, before and after learning "
+        "(does learning damage reading?); 0 to skip; default 100",
+    )
     parser.add_argument("--json", type=Path, help="write the full report (every answer) here")
     parser.add_argument("--plot", type=Path, help="save a PNG chart here")
     parser.add_argument("--html", type=Path, help="save the report as one HTML page here")
@@ -175,6 +205,26 @@ def _comparison_options(parser: argparse.ArgumentParser) -> None:
         "--batch-size",
         type=_positive_int,
         help="override harness.batch_size (1: one question at a time)",
+    )
+
+
+def _stream_options(parser: argparse.ArgumentParser, *, default_episodes: int | None) -> None:
+    if default_episodes is not None:
+        parser.add_argument(
+            "--episodes", type=_positive_int, default=default_episodes, help="episodes (default 4)"
+        )
+    parser.add_argument(
+        "--seeds",
+        type=_positive_int,
+        default=1,
+        metavar="K",
+        help="document orders (and training seeds); figures get 95%% intervals (default 1)",
+    )
+    parser.add_argument(
+        "--by",
+        choices=("document", "source"),
+        default="document",
+        help="split into episodes by document, or keep a source (article, domain) together",
     )
 
 

@@ -165,9 +165,13 @@ class Menu:
         from continual_learning.core.squad import HELDOUT_ARTICLES, resolve_squad_path
         from continual_learning.harness import fictional_fact_inputs, squad_inputs
 
-        choice = _ask(questionary.select("Benchmark:", choices=["Fictional facts", "SQuAD"]))
+        choices = ["Fictional facts", "Fictional facts as a stream (accuracy matrix)", "SQuAD"]
+        choice = _ask(questionary.select("Benchmark:", choices=choices))
         if choice == "Fictional facts":
             self._compare(fictional_fact_inputs())
+            return
+        if choice == choices[1]:
+            self._stream(fictional_fact_inputs())
             return
         n = int(
             str(_ask(questionary.text("Paragraphs to learn:", default="50", validate=_positive)))
@@ -189,18 +193,11 @@ class Menu:
         self._compare(squad_inputs(path, n=n, episode_size=10, last_articles=int(str(articles))))
 
     def _compare(self, inputs) -> None:  # type: ignore[no-untyped-def]
-        from continual_learning.engines.registry import engine_specs
-        from continual_learning.harness import EngineRun, compare
+        from continual_learning.harness import compare
         from continual_learning.ui.progress import progress_bars
         from continual_learning.ui.render import comparison_table
 
-        names = _ask(
-            questionary.checkbox(
-                "Engines (closed-book and in-context always run):",
-                choices=[s.display_name for s in engine_specs()],
-            )
-        )
-        runs = [EngineRun(engine=str(name)) for name in names]  # type: ignore[union-attr]
+        runs = self._chosen_runs()
         try:
             with progress_bars() as on_event:
                 report = compare(
@@ -214,6 +211,63 @@ class Menu:
         question = "Save the report (JSON, chart, HTML page, predictions)?"
         if _ask(questionary.confirm(question, default=False)):
             self._save_report(report)
+
+    def _stream(self, inputs) -> None:  # type: ignore[no-untyped-def]
+        """Episodes and orders asked for, then the stream's table, and its files on request."""
+        from continual_learning.harness.stream import stream
+        from continual_learning.harness.stream_outputs import (
+            write_stream_html,
+            write_stream_json,
+            write_stream_plot,
+        )
+        from continual_learning.ui.progress import progress_bars
+        from continual_learning.ui.render import stream_table
+
+        episodes = int(str(_ask(questionary.text("Episodes:", default="4", validate=_positive))))
+        seeds = int(
+            str(_ask(questionary.text("Document orders:", default="1", validate=_positive)))
+        )
+        runs = self._chosen_runs()
+        try:
+            with progress_bars() as on_event:
+                report = stream(
+                    runs,
+                    inputs,
+                    self.bench.backbone,
+                    self.bench.config,
+                    episodes=episodes,
+                    seeds=seeds,
+                    on_event=on_event,
+                )
+        except KeyboardInterrupt:
+            console.print("Stream stopped.")
+            return
+        console.print(stream_table(report))
+        if not _ask(
+            questionary.confirm("Save the report (JSON, heat maps, HTML page)?", default=False)
+        ):
+            return
+        stamp = report.created.replace(":", "").replace("-", "")[:15]
+        default = self.bench.workspace / "reports" / f"stream-{stamp}"
+        folder = Path(
+            str(_ask(questionary.path("Folder:", default=str(default), validate=_not_a_file)))
+        ).expanduser()
+        write_stream_json(report, folder / "stream.json")
+        write_stream_plot(report, folder / "stream.png")
+        write_stream_html(report, folder / "stream.html")
+        console.print(f"Saved stream.json, stream.png and stream.html in {folder}.")
+
+    def _chosen_runs(self):  # type: ignore[no-untyped-def]
+        from continual_learning.engines.registry import engine_specs
+        from continual_learning.harness import BASELINES, EngineRun
+
+        names = _ask(
+            questionary.checkbox(
+                f"Engines ({', '.join(BASELINES)} always run):",
+                choices=[s.display_name for s in engine_specs()],
+            )
+        )
+        return [EngineRun(engine=str(name)) for name in names]  # type: ignore[union-attr]
 
     def _save_report(self, report) -> None:  # type: ignore[no-untyped-def]
         """What ``--json``, ``--plot``, ``--html`` and ``--predictions`` write, in one folder."""

@@ -116,3 +116,24 @@ def _check_unique_ids(documents: list[Document]) -> None:
                 f"document id '{doc.id}' appears twice ({seen[doc.id]} and {doc.source})"
             )
         seen[doc.id] = doc.source
+
+
+def save_document_list(path: Path, documents: Iterable[Document]) -> None:
+    """An engine's stored documents as JSON (atomically): what the prompt-filling baselines keep."""
+    from continual_learning.core.storage import atomic_write_json
+
+    atomic_write_json(path, [{"id": d.id, "text": d.text, "source": d.source} for d in documents])
+
+
+def load_document_list(path: Path, *, what: str) -> list[Document]:
+    """Read what :func:`save_document_list` wrote; a malformed file is a ``StateError``."""
+    from continual_learning.core.storage import read_json
+    from continual_learning.errors import StateError
+
+    rows = read_json(path, what=what)
+    try:
+        return [
+            Document(id=str(r["id"]), text=str(r["text"]), source=str(r["source"])) for r in rows
+        ]
+    except (KeyError, TypeError) as exc:
+        raise StateError(f"{what} in {path.parent} are malformed: {exc}") from None

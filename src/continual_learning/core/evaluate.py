@@ -30,7 +30,7 @@ def evaluate(
     batch_size: int = 1,
     on_event: Callable[[ProgressEvent], None] | None = None,
 ) -> EvaluationResult:
-    """Answer ``questions`` ``batch_size`` at a time (see :meth:`Engine.generate_many`).
+    """Answer ``questions`` ``batch_size`` at a time (see :meth:`Engine.answer`).
 
     An answer's ``seconds`` is its batch's time shared equally by the batch's answers."""
     records = []
@@ -41,9 +41,7 @@ def evaluate(
             on_event(ProgressEvent(task=task, completed=start, total=len(questions)))
         batch = questions[start : start + max(batch_size, 1)]
         asked = time.perf_counter()
-        answers = engine.generate_many(
-            [item.question for item in batch], max_new_tokens=max_new_tokens, batch_size=batch_size
-        )
+        answers = engine.answer(batch, max_new_tokens=max_new_tokens, batch_size=batch_size)
         each = (time.perf_counter() - asked) / len(batch)
         records.extend(
             AnswerRecord(

@@ -45,7 +45,7 @@ from continual_learning.core.storage import (
     staging_directory,
 )
 from continual_learning.errors import DocumentError, StateError
-from continual_learning.types import EngineInfo, InfoItem, LearnReport, ProgressEvent
+from continual_learning.types import EngineInfo, InfoItem, LearnReport, ProgressEvent, QAItem
 
 ProgressCallback = Callable[[ProgressEvent], None]
 STATE_META = "meta.json"
@@ -156,13 +156,32 @@ class Engine(ABC):
         """
         if batch_size <= 1 or not self.batched_answering:
             return [self.generate(p, max_new_tokens=max_new_tokens) for p in prompts]
-        from continual_learning.core.row_logits import RowwiseLogits
-
         options = self.generation_options(max_new_tokens)
         prepared = [self._prepare(p, history=(), options=options) for p in prompts]
+        return self._answer_prepared(prepared, options, batch_size)
+
+    def answer(
+        self,
+        items: Sequence[QAItem],
+        *,
+        max_new_tokens: int | None = None,
+        batch_size: int = 1,
+    ) -> list[str]:
+        """Answer benchmark questions (the harness's entry point). Every engine answers from the
+        question alone, through :meth:`generate_many`; only a baseline that is told which
+        document a question is about (``oracle-context``) reads ``item.doc_id``."""
+        prompts = [item.question for item in items]
+        return self.generate_many(prompts, max_new_tokens=max_new_tokens, batch_size=batch_size)
+
+    def _answer_prepared(
+        self, prepared: Sequence[PreparedPrompt], options: GenerationOptions, batch_size: int
+    ) -> list[str]:
+        """Decode prepared prompts ``batch_size`` at a time, shortest first, in their order."""
+        from continual_learning.core.row_logits import RowwiseLogits
+
         encoded = [self.backbone.encode_chat(p.messages) for p in prepared]
-        order = sorted(range(len(prompts)), key=lambda i: encoded[i].shape[1])
-        answers: list[str] = [""] * len(prompts)
+        order = sorted(range(len(prepared)), key=lambda i: encoded[i].shape[1])
+        answers: list[str] = [""] * len(prepared)
         with self.applied():
             for start in range(0, len(order), batch_size):
                 rows = order[start : start + batch_size]

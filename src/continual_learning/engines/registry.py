@@ -93,12 +93,13 @@ def create_engine(name: str, backbone: Backbone, config: AppConfig) -> Engine:
     return engine_cls(backbone, config.engine(spec.key), generation=config.generation)
 
 
-# Every engine, explicitly, in the order menus and tables list them: the floor and the ceiling,
+# Every engine, explicitly, in the order menus and tables list them: the floor and the ceilings,
 # then the methods as the project's mission numbers them. Each import runs that package's
 # register_engine(...) call.
 # isort: off
 from continual_learning.engines import closed_book as _closed_book  # noqa: E402, F401
 from continual_learning.engines import in_context as _in_context  # noqa: E402, F401
+from continual_learning.engines import oracle_context as _oracle_context  # noqa: E402, F401
 from continual_learning.engines import ttt_e2e as _ttt_e2e  # noqa: E402, F401
 from continual_learning.engines import jitrl_mvp as _jitrl_mvp  # noqa: E402, F401
 from continual_learning.engines import jitrl_full as _jitrl_full  # noqa: E402, F401

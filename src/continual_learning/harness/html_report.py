@@ -15,7 +15,7 @@ from continual_learning.core.storage import atomic_write_text
 from continual_learning.harness.outputs import plot_png
 from continual_learning.types import ComparisonReport, EngineResult
 
-_STYLE = """
+STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #1d232a; }
 table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
 th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.6rem; vertical-align: top; }
@@ -43,8 +43,9 @@ applyFilters();
 """
 
 _SUMMARY_COLUMNS = (
-    "engine", "EM", "F1", "contains", "abstain acc", "recovery", "repeats", "learn s", "eval s",
-    "held-out QA before → after", "held-out ppl before → after",
+    "engine", "EM", "F1", "contains", "abstain acc", "recovery", "recovery (oracle)", "repeats",
+    "learn s", "eval s", "held-out QA before → after", "reading before → after",
+    "held-out ppl before → after",
 )  # fmt: skip
 
 
@@ -72,6 +73,11 @@ def _summary_row(row: EngineResult) -> str:
         if f is None or f.perplexity_before is None
         else f"{f.perplexity_before:.2f} → {f.perplexity_after:.2f}"
     )
+    reading = (
+        "-"
+        if f is None or f.reading_before is None
+        else f"{f.reading_before:.2f} → {f.reading_after:.2f}"
+    )
     values = [
         label,
         _number(row.exact_match),
@@ -79,10 +85,12 @@ def _summary_row(row: EngineResult) -> str:
         _number(row.contains),
         _number(row.abstain_accuracy),
         _number(row.recovery, 2),
+        _number(row.recovery_oracle, 2),
         _number(row.repeating, 2),
         _number(row.learn_seconds, 1),
         _number(row.eval_seconds, 1),
         qa,
+        reading,
         ppl,
     ]
     return f"<tr>{_cells(values)}</tr>"
@@ -130,14 +138,15 @@ def render_html(report: ComparisonReport) -> str:
 <head>
 <meta charset="utf-8">
 <title>{title}</title>
-<style>{_STYLE}</style>
+<style>{STYLE}</style>
 </head>
 <body>
 <h1>{title}</h1>
 <p>{report.documents} documents, {report.questions} questions,
 created {html.escape(report.created)}, answered {report.batch_size} at a time.
 Held-out material: {heldout}.
-Recovery = (contains − closed-book) / (in-context − closed-book).</p>
+Recovery = (contains − closed-book) / (ceiling − closed-book), against in-context
+(every learned document that fits) and oracle-context (only the question's own document).</p>
 <table id="summary"><thead><tr>{header}</tr></thead>
 <tbody>{"".join(_summary_row(r) for r in report.engines)}</tbody></table>
 <img alt="accuracy against learning cost, and forgetting" src="data:image/png;base64,{chart}">

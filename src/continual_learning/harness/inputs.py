@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -9,6 +10,7 @@ from pathlib import Path
 
 from continual_learning.core.corpus import heldout_paragraphs
 from continual_learning.core.documents import read_documents
+from continual_learning.core.prompts import passages_prompt
 from continual_learning.core.questions import fictional_fact_set, read_questions
 from continual_learning.core.squad import (
     SquadParagraph,
@@ -32,6 +34,9 @@ class ComparisonInputs:
     questions: tuple[QAItem, ...]
     heldout_questions: tuple[QAItem, ...] = ()
     heldout_texts: tuple[str, ...] = ()
+    reading_questions: tuple[QAItem, ...] = ()
+    """Held-out questions whose text carries their paragraph: the reading probe (does learning
+    damage the model's ability to answer from a text in front of it?)."""
     heldout_source: str = ""
     """What the held-out material is, for the report (SQuAD paragraphs, or the shipped ones)."""
     episode_size: int = 0
@@ -56,6 +61,21 @@ def _heldout(paragraphs: Sequence[SquadParagraph], n: int, per_paragraph: int): 
     return questions, tuple(p.context for p in paragraphs[:n])
 
 
+def reading_probe(paragraphs: Sequence[SquadParagraph], count: int) -> tuple[QAItem, ...]:
+    """``count`` questions asked with their own paragraph in the prompt: each paragraph's first
+    answerable question, then its second, and so on, until there are enough."""
+    probe: list[QAItem] = []
+    for rank in range(max((len(p.answerable) for p in paragraphs), default=0)):
+        for paragraph in paragraphs:
+            if len(probe) == count:
+                return tuple(probe)
+            if rank < len(paragraph.answerable):
+                item = paragraph.answerable[rank]
+                question = passages_prompt([paragraph.context], item.question)
+                probe.append(dataclasses.replace(item, id=f"reading:{item.id}", question=question))
+    return tuple(probe)
+
+
 def squad_inputs(
     path: Path,
     *,
@@ -64,6 +84,7 @@ def squad_inputs(
     questions_per_paragraph: int = 2,
     unanswerable_per_paragraph: int = 1,
     heldout: int = 10,
+    reading: int = 0,
     episode_size: int = 0,
     last_articles: int = 0,
 ) -> ComparisonInputs:
@@ -95,6 +116,7 @@ def squad_inputs(
     )
     heldout_questions, heldout_texts = _heldout(rest, heldout, 1)
     return ComparisonInputs(
+        reading_questions=reading_probe(rest[heldout:], reading),
         dataset=f"squad:{path.name}:n={n}:seed={seed}"
         + (f":last-articles={last_articles}" if last_articles > 0 else ""),
         documents=tuple(p.as_document() for p in chosen),
@@ -110,17 +132,22 @@ def _squad_source(path: Path, count: int) -> str:
     return f"{count} held-out SQuAD paragraphs of {path.name}, one question each"
 
 
-def fictional_fact_inputs(*, squad_path: Path | None = None, heldout: int = 10) -> ComparisonInputs:
+def fictional_fact_inputs(
+    *, squad_path: Path | None = None, heldout: int = 10, reading: int = 0
+) -> ComparisonInputs:
     """The shipped fictional-fact set. Held-out material: SQuAD paragraphs and a question about
-    each when a file is given; otherwise the shipped held-out paragraphs (perplexity only), so a
-    comparison always says what learning did to text the engine never saw."""
+    each when a file is given (and ``reading`` questions with their paragraphs, from other
+    paragraphs); otherwise the shipped held-out paragraphs (perplexity only), so a comparison
+    always says what learning did to text the engine never saw."""
     documents, questions = fictional_fact_set()
     heldout_questions: tuple[QAItem, ...] = ()
     heldout_texts: tuple[str, ...] = ()
+    reading_questions: tuple[QAItem, ...] = ()
     source = ""
-    if squad_path is not None and heldout > 0:
-        rest = sample_paragraphs(load_squad(squad_path), heldout, seed=12345)
+    if squad_path is not None and (heldout > 0 or reading > 0):
+        rest = sample_paragraphs(load_squad(squad_path), heldout + reading, seed=12345)
         heldout_questions, heldout_texts = _heldout(rest, heldout, 1)
+        reading_questions = reading_probe(rest[heldout:], reading)
         source = _squad_source(squad_path, len(heldout_texts))
     elif heldout > 0:
         heldout_texts = tuple(heldout_paragraphs(heldout))
@@ -131,6 +158,7 @@ def fictional_fact_inputs(*, squad_path: Path | None = None, heldout: int = 10) 
         questions=tuple(questions),
         heldout_questions=heldout_questions,
         heldout_texts=heldout_texts,
+        reading_questions=reading_questions,
         heldout_source=source,
     )
 
@@ -142,6 +170,7 @@ def file_inputs(
     max_file_bytes: int,
     squad_path: Path | None = None,
     heldout: int = 10,
+    reading: int = 0,
 ) -> ComparisonInputs:
     """Documents from files or folders, questions from JSONL; held-out from SQuAD if given."""
     documents = read_documents(document_paths, max_file_bytes=max_file_bytes)
@@ -150,12 +179,13 @@ def file_inputs(
     unknown = sorted({q.doc_id for q in questions if q.doc_id and q.doc_id not in known})
     if unknown:
         raise DatasetError(f"questions refer to unknown documents: {', '.join(unknown[:5])}")
-    base = fictional_fact_inputs(squad_path=squad_path, heldout=heldout)
+    base = fictional_fact_inputs(squad_path=squad_path, heldout=heldout, reading=reading)
     return ComparisonInputs(
         dataset=f"files:{questions_path.name}",
         documents=tuple(documents),
         questions=tuple(questions),
         heldout_questions=base.heldout_questions,
         heldout_texts=base.heldout_texts,
+        reading_questions=base.reading_questions,
         heldout_source=base.heldout_source,
     )

@@ -3,8 +3,10 @@
 For every engine: measure held-out QA and perplexity on the untouched engine, learn the documents
 (episode by episode), answer the questions, measure the held-out material again, clear, and check
 the backbone's weights fingerprint is what it was. An engine that raises is reported with its
-reason and the next one runs. ``closed-book`` and ``in-context`` always run: they are the floor
-and the ceiling that ``recovery = (score - floor) / (ceiling - floor)`` (on ``contains``) needs.
+reason and the next one runs. ``closed-book``, ``in-context`` and ``oracle-context`` always run:
+the floor and the two ceilings that ``recovery = (score - floor) / (ceiling - floor)`` (on
+``contains``) needs. In-context must find the right documents among all it holds; oracle-context
+is handed the question's own one, so it is how well the model reads.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from continual_learning.types import (
 )
 
 log = logging.getLogger(__name__)
-BASELINES = ("closed-book", "in-context")
+BASELINES = ("closed-book", "in-context", "oracle-context")
 ProgressCallback = Callable[[ProgressEvent], None]
 
 
@@ -79,10 +81,10 @@ def compare(
     original = backbone.fingerprint()
     planned = with_baselines(runs)
     for index, run in enumerate(planned):
-        _emit(on_event, "engines", index, len(planned), run.name)
+        emit_progress(on_event, "engines", index, len(planned), run.name)
         results.append(_run_one(run, inputs, backbone, config, original, on_event))
     results = _with_recovery(results)
-    _emit(on_event, "engines", len(results), len(results), "done")
+    emit_progress(on_event, "engines", len(results), len(results), "done")
     return ComparisonReport(
         model=config.model.name,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -110,7 +112,7 @@ def _run_one(
     except Exception as exc:  # one engine failing must not stop the comparison
         log.warning("engine %s failed", run.name, exc_info=True)
         return EngineResult(
-            engine=get_spec(run.engine).display_name, label=run.name, error=_reason(exc)
+            engine=get_spec(run.engine).display_name, label=run.name, error=failure_reason(exc)
         )
     finally:
         if engine is not None:
@@ -127,7 +129,7 @@ def _measure(
     on_event: ProgressCallback | None,
 ) -> EngineResult:
     batch_size = config.harness.batch_size
-    before = _heldout(engine, inputs, batch_size, on_event)
+    before = measure_heldout(engine, inputs, batch_size, on_event)
     learn_seconds, eval_seconds, tokens = 0.0, 0.0, 0
     records: list[AnswerRecord] = []
     for documents, questions in inputs.episodes():
@@ -138,7 +140,7 @@ def _measure(
         result = evaluate(engine, questions, batch_size=batch_size, on_event=on_event)
         eval_seconds += result.seconds
         records.extend(result.records)
-    after = _heldout(engine, inputs, batch_size, on_event)
+    after = measure_heldout(engine, inputs, batch_size, on_event)
     summary = summarize([r.score for r in records])
     impossible = [r for r in records if not r.gold]
     return EngineResult(
@@ -160,27 +162,43 @@ def _measure(
 
 
 @dataclass(frozen=True)
-class _HeldoutScore:
+class HeldoutScore:
+    """What an engine does on material it never learned: closed-book questions, questions with
+    their paragraph in the prompt (reading), and perplexity."""
+
     qa: float | None
     perplexity: float | None
+    reading: float | None = None
 
 
-def _heldout(
-    engine: Engine, inputs: ComparisonInputs, batch_size: int, on_event: ProgressCallback | None
-) -> _HeldoutScore:
-    qa = None
-    if inputs.heldout_questions:
-        asked = evaluate(engine, inputs.heldout_questions, batch_size=batch_size, on_event=on_event)
-        qa = asked.summary.contains
+def measure_heldout(
+    engine: Engine,
+    inputs: ComparisonInputs,
+    batch_size: int,
+    on_event: ProgressCallback | None,
+    *,
+    reading: bool = True,
+) -> HeldoutScore:
+    def contains(questions: Sequence[Any]) -> float | None:
+        if not questions:
+            return None
+        return evaluate(
+            engine, questions, batch_size=batch_size, on_event=on_event
+        ).summary.contains
+
     ppl = None
     if inputs.heldout_texts:
         with engine.applied():
             ppl = perplexity(engine.backbone, inputs.heldout_texts)
-    return _HeldoutScore(qa=qa, perplexity=ppl)
+    return HeldoutScore(
+        qa=contains(inputs.heldout_questions),
+        perplexity=ppl,
+        reading=contains(inputs.reading_questions) if reading else None,
+    )
 
 
 def _forgetting(
-    before: _HeldoutScore, after: _HeldoutScore, inputs: ComparisonInputs
+    before: HeldoutScore, after: HeldoutScore, inputs: ComparisonInputs
 ) -> ForgettingResult | None:
     """Held-out figures before and after; perplexity alone when there were no questions."""
     qa = None if before.qa is None or after.qa is None else (before.qa, after.qa)
@@ -189,7 +207,7 @@ def _forgetting(
         if before.perplexity is None or after.perplexity is None
         else (before.perplexity, after.perplexity)
     )
-    if qa is None and ppl is None:
+    if qa is None and ppl is None and before.reading is None:
         return None
     return ForgettingResult(
         heldout_questions=len(inputs.heldout_questions),
@@ -202,29 +220,39 @@ def _forgetting(
         forgetting_ratio=None if qa is None else forgetting_ratio(*qa),
         bwt=None if qa is None else backward_transfer(*qa),
         perplexity_bwt=None if ppl is None else perplexity_bwt(*ppl),
+        reading_questions=len(inputs.reading_questions),
+        reading_before=before.reading,
+        reading_after=after.reading,
     )
 
 
 def _with_recovery(results: list[EngineResult]) -> list[EngineResult]:
-    by_engine = {r.label: r for r in results if not r.failed}
-    floor, ceiling = by_engine.get("closed-book"), by_engine.get("in-context")
-    if floor is None or ceiling is None or ceiling.contains == floor.contains:
-        return results
-    gap = ceiling.contains - floor.contains
+    by_label = {r.label: r for r in results if not r.failed}
+    floor = by_label.get("closed-book")
+    in_context = _recovery_against(floor, by_label.get("in-context"))
+    oracle = _recovery_against(floor, by_label.get("oracle-context"))
     return [
-        r
-        if r.failed
-        else dataclasses.replace(r, recovery=round((r.contains - floor.contains) / gap, 4))
+        r if r.failed else dataclasses.replace(r, recovery=in_context(r), recovery_oracle=oracle(r))
         for r in results
     ]
 
 
-def _reason(exc: Exception) -> str:
+def _recovery_against(
+    floor: EngineResult | None, ceiling: EngineResult | None
+) -> Callable[[EngineResult], float | None]:
+    """``(contains - floor) / (ceiling - floor)``, or None when there is no gap to recover."""
+    if floor is None or ceiling is None or ceiling.contains == floor.contains:
+        return lambda _: None
+    low, gap = floor.contains or 0.0, (ceiling.contains or 0.0) - (floor.contains or 0.0)
+    return lambda row: round(((row.contains or 0.0) - low) / gap, 4)
+
+
+def failure_reason(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def _emit(
+def emit_progress(
     on_event: ProgressCallback | None, task: str, done: int, total: int, message: str
 ) -> None:
     if on_event is not None:

@@ -109,10 +109,12 @@ def comparison_table(report: Any) -> Table:
         "contains",
         "abstain acc",
         "recovery",
+        "recovery (oracle)",
         "repeats",
         "learn s",
         "eval s",
         "held-out before→after",
+        "reading before→after",
         "ppl before→after",
     )
     for column in columns:
@@ -131,6 +133,9 @@ def comparison_table(report: Any) -> Table:
         ppl = "-"
         if forgetting is not None and forgetting.perplexity_before is not None:
             ppl = f"{forgetting.perplexity_before:.2f}→{forgetting.perplexity_after:.2f}"
+        reading = "-"
+        if forgetting is not None and forgetting.reading_before is not None:
+            reading = f"{forgetting.reading_before:.2f}→{forgetting.reading_after:.2f}"
         table.add_row(
             row.label,
             number(row.exact_match),
@@ -138,10 +143,12 @@ def comparison_table(report: Any) -> Table:
             number(row.contains),
             number(row.abstain_accuracy),
             number(row.recovery, 2),
+            number(row.recovery_oracle, 2),
             number(row.repeating, 2),
             number(row.learn_seconds, 2),
             number(row.eval_seconds, 1),
             heldout,
+            reading,
             ppl,
         )
     return table
@@ -253,4 +260,17 @@ def playbooks_table(rows: Sequence[tuple[str, Any]]) -> Table:
         helpful = sum(b.helpful for b in playbook.bullets)
         harmful = sum(b.harmful for b in playbook.bullets)
         table.add_row(name, str(len(playbook)), str(helpful), str(harmful))
+    return table
+
+
+def stream_table(report: Any) -> Table:
+    """One row per engine of a stream: ACC, BWT, FWT with intervals, forgetting, recovery."""
+    from continual_learning.harness.stream_outputs import STREAM_COLUMNS, stream_title, summary_rows
+
+    table = Table(title=stream_title(report))
+    for column in STREAM_COLUMNS:
+        justify = "left" if column == "engine" else "right"
+        table.add_column(column, justify=justify, no_wrap=column == "engine")
+    for row in summary_rows(report):
+        table.add_row(*row)
     return table

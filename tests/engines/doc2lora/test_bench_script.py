@@ -46,7 +46,12 @@ def test_held_out_paragraphs_floor_ceiling_likelihood_and_speed(tmp_path: Path) 
     assert list(result["reports"]) == ["held-out SQuAD"]  # --no-facts: no fictional-fact run
     report = result["reports"]["held-out SQuAD"]
     assert "held-out articles:1 paragraphs" in report["dataset"]
-    assert [row["engine"] for row in report["engines"]] == ["closed-book", "in-context", "doc2lora"]
+    assert [row["engine"] for row in report["engines"]] == [
+        "closed-book",
+        "in-context",
+        "oracle-context",
+        "doc2lora",
+    ]
     doc2lora = report["engines"][2]
     assert doc2lora["error"] is None and doc2lora["tokens_learned"] > 0
     assert [a["question"] for a in doc2lora["answers"]] == [

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
+from continual_learning.core.documents import load_document_list, save_document_list
 from continual_learning.core.prompts import passages_prompt
 from continual_learning.core.relevance import cut_to_tokens, fit_budget, rank_by_relevance
-from continual_learning.core.storage import atomic_write_json, read_json
 from continual_learning.engines.base import (
     Engine,
     LearnOutcome,
@@ -25,7 +25,6 @@ from continual_learning.engines.base import (
     ProgressCallback,
 )
 from continual_learning.engines.in_context.config import InContextConfig
-from continual_learning.errors import StateError
 from continual_learning.types import Document, InfoItem
 
 # Chat-template tokens and the instruction line around the documents and question.
@@ -88,18 +87,10 @@ class InContextEngine(Engine):
         self.last_prompt_doc_ids = ()
 
     def _save_state(self, directory: Path) -> None:
-        rows = [{"id": d.id, "text": d.text, "source": d.source} for d in self.documents]
-        atomic_write_json(directory / "documents.json", rows)
+        save_document_list(directory / "documents.json", self.documents)
 
     def _load_state(self, directory: Path) -> None:
-        rows = read_json(directory / "documents.json", what="in-context documents")
-        try:
-            documents = [
-                Document(id=str(r["id"]), text=str(r["text"]), source=str(r["source"]))
-                for r in rows
-            ]
-        except (KeyError, TypeError) as exc:
-            raise StateError(f"in-context documents in {directory} are malformed: {exc}") from None
+        documents = load_document_list(directory / "documents.json", what="in-context documents")
         counts = [self.backbone.count_tokens(d.text) for d in documents]
         self.documents, self._token_counts = documents, counts
 

@@ -1,0 +1,20 @@
+"""``oracle-context``: each benchmark question is asked with only its own document in the prompt.
+
+The in-context ceiling has to *find* the right documents when they do not all fit; this one is
+told (the harness knows each question's ``doc_id``), so it measures how well the model reads,
+apart from how well anything finds.
+"""
+
+from continual_learning.engines.oracle_context.config import OracleContextConfig
+from continual_learning.engines.registry import EngineSpec, register_engine
+
+__all__ = ["OracleContextConfig"]
+
+register_engine(
+    EngineSpec(
+        key="oracle_context",
+        summary="Reading ceiling: each question with only its own document (benchmarks)",
+        config_cls=OracleContextConfig,
+        engine_class_path="continual_learning.engines.oracle_context.engine:OracleContextEngine",
+    )
+)

@@ -1,0 +1,176 @@
+"""What a stream run leaves behind: JSON, heat maps of R with ACC/BWT bars, and an HTML page."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+from typing import Any
+
+from continual_learning.core.storage import atomic_write_bytes, atomic_write_json, atomic_write_text
+from continual_learning.types import StreamReport, StreamSummary
+
+
+def write_stream_json(report: StreamReport, path: Path) -> None:
+    atomic_write_json(path, report.to_dict())
+
+
+def estimate_text(figure: dict[str, Any] | None) -> str:
+    """``0.27 ± 0.04`` (mean, half the 95% interval), or ``-`` where undefined."""
+    if figure is None:
+        return "-"
+    half = (figure["high"] - figure["low"]) / 2
+    return f"{figure['mean']:.2f} ± {half:.2f}"
+
+
+def summary_rows(report: StreamReport) -> list[list[str]]:
+    """The stream table's rows, shared by the terminal and the HTML page."""
+
+    def number(value: float | None, digits: int = 2) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    def before_after(before: float | None, after: float | None) -> str:
+        return "-" if before is None or after is None else f"{before:.2f}→{after:.2f}"
+
+    failures = {r.label: r.error for r in report.runs if r.failed}
+    rows = []
+    for s in report.summaries:
+        if s.acc is None:
+            rows.append([s.label, f"failed: {failures.get(s.label, 'no run finished')}"])
+            continue
+        rows.append(
+            [
+                s.label,
+                estimate_text(s.acc),
+                estimate_text(s.immediate),
+                estimate_text(s.bwt),
+                estimate_text(s.fwt),
+                number(max(s.forgetting) if s.forgetting else None),
+                number(s.recovery),
+                number(s.recovery_oracle),
+                before_after(s.reading_before, s.reading_after),
+                before_after(s.perplexity_before, s.perplexity_after),
+            ]
+        )
+    return rows
+
+
+STREAM_COLUMNS = (
+    "engine",
+    "ACC (final)",
+    "immediate",
+    "BWT",
+    "FWT",
+    "max forgetting",
+    "recovery",
+    "recovery (oracle)",
+    "reading before→after",
+    "ppl before→after",
+)
+
+
+def stream_title(report: StreamReport) -> str:
+    orders = len(report.seeds)
+    return (
+        f"{report.model} on {report.dataset}: {report.episodes} episodes (by {report.split}), "
+        f"{orders} order{'s' if orders != 1 else ''}, {report.questions} questions; "
+        "mean ± 95% interval"
+    )
+
+
+def stream_png(report: StreamReport) -> bytes:
+    """A heat map of R (mean over orders) per engine, then ACC and BWT bars with intervals."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [s for s in report.summaries if s.matrix]
+    columns = max(len(shown), 1) + 1
+    figure, axes = plt.subplots(1, columns, figsize=(2.6 * columns + 2, 3.4), squeeze=False)
+    for ax, summary in zip(axes[0], shown, strict=False):
+        _heat_map(ax, summary)
+    _bars(axes[0][-1], shown)
+    figure.suptitle(stream_title(report), fontsize=9)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _heat_map(ax, summary: StreamSummary) -> None:  # type: ignore[no-untyped-def]
+    size = len(summary.matrix)
+    ax.imshow(summary.matrix, vmin=0.0, vmax=1.0, cmap="viridis")
+    for t in range(size):
+        for j in range(size):
+            value = summary.matrix[t][j]
+            colour = "black" if value > 0.6 else "white"
+            ax.text(j, t, f"{value:.2f}", ha="center", va="center", fontsize=7, color=colour)
+    ax.set_title(summary.label, fontsize=8)
+    ax.set_xticks(range(size), [str(j + 1) for j in range(size)], fontsize=7)
+    ax.set_yticks(range(size), [str(t + 1) for t in range(size)], fontsize=7)
+    ax.set_xlabel("asked about episode", fontsize=7)
+    ax.set_ylabel("after learning episode", fontsize=7)
+
+
+def _bars(ax, summaries: list[StreamSummary]) -> None:  # type: ignore[no-untyped-def]
+    positions = range(len(summaries))
+    for offset, name in ((-0.2, "acc"), (0.2, "bwt")):
+        figures = [getattr(s, name) or {"mean": 0.0, "low": 0.0, "high": 0.0} for s in summaries]
+        means = [f["mean"] for f in figures]
+        errors = [[f["mean"] - f["low"] for f in figures], [f["high"] - f["mean"] for f in figures]]
+        ax.bar(
+            [p + offset for p in positions], means, 0.4, yerr=errors, capsize=2, label=name.upper()
+        )
+    ax.axhline(0.0, color="grey", linewidth=0.5)
+    ax.set_xticks(
+        list(positions), [s.label for s in summaries], rotation=40, ha="right", fontsize=7
+    )
+    ax.set_title("ACC and BWT (95% interval)", fontsize=8)
+    ax.legend(fontsize=7)
+
+
+def write_stream_plot(report: StreamReport, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, stream_png(report))
+
+
+def write_stream_html(report: StreamReport, path: Path) -> None:
+    """One self-contained page: the table, the heat maps, and each order's matrix."""
+    from continual_learning.harness.html_report import STYLE
+
+    chart = base64.b64encode(stream_png(report)).decode("ascii")
+    header = "".join(f"<th>{html.escape(c)}</th>" for c in STREAM_COLUMNS)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
+        for row in summary_rows(report)
+    )
+    per_order = "".join(_order_table(run) for run in report.runs if not run.failed)
+    title = html.escape(stream_title(report))
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{STYLE}</style></head>
+<body><h1>{title}</h1>
+<p>R[t][j]: <code>contains</code> on episode j's questions after learning episodes 1..t.
+ACC: the last row's mean. BWT: mean of R[T][j] − R[j][j]. FWT: mean of R[j−1][j] minus
+closed-book's. Intervals: 95% bootstrap over orders and questions. Held-out: {
+        html.escape(report.heldout_source or "none")
+    }. Made with {html.escape(", ".join(f"{k} {v}" for k, v in report.environment.items()))}.</p>
+<table id="stream"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>
+<img alt="accuracy matrices and ACC/BWT" src="data:image/png;base64,{chart}">
+<h2>Every order</h2>{per_order}
+</body></html>
+"""
+    atomic_write_text(path, page)
+
+
+def _order_table(run: Any) -> str:
+    cells = "".join(
+        "<tr>" + "".join(f'<td class="number">{v:.2f}</td>' for v in row) + "</tr>"
+        for row in run.matrix
+    )
+    caption = html.escape(
+        f"{run.label}, order {run.seed}: {' | '.join(map(', '.join, run.episodes))}"
+    )
+    return f"<table><caption>{caption}</caption><tbody>{cells}</tbody></table>"
