@@ -148,18 +148,6 @@ def stream_one(
 ) -> StreamRun:
     """One engine through the stream under order ``seed``; a failure is a run with its reason."""
     order = split_episodes(inputs.documents, episodes, by=by, seed=seed)
-    return _stream_one(run, order, seed, inputs, backbone, config, on_event)
-
-
-def _stream_one(
-    run: EngineRun,
-    order: list[tuple[Document, ...]],
-    seed: int,
-    inputs: ComparisonInputs,
-    backbone: Backbone,
-    config: AppConfig,
-    on_event: ProgressCallback | None,
-) -> StreamRun:
     questions, episode_of = _stream_questions(order, inputs.questions)
     frame = {
         "engine": get_spec(run.engine).display_name,
