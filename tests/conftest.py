@@ -20,15 +20,25 @@ from continual_learning.core.backbone import Backbone
 from helpers import SQUAD_DEV, build_tiny_backbone, make_config, require_real_model
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache folder for the whole run: what is cached there (the guard's targets, computed
+    once per model) is a pure function of its key, so sharing it changes no result, and every
+    test process that learns with a weight engine is spared recomputing it."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads or writes the developer's own config or workspace."""
+def isolated_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shared_cache: Path
+) -> None:
+    """No test reads or writes the developer's own config, workspace or cache."""
     for variable in list(os.environ):
         if variable.startswith("CL__") or variable == "CL_PROFILE":
             monkeypatch.delenv(variable)
     monkeypatch.setenv("CL_CONFIG", str(tmp_path / "user-config.yaml"))
     monkeypatch.setenv("CL_WORKSPACE", str(tmp_path / "workspace"))
-    monkeypatch.setenv("CL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("CL_CACHE_DIR", str(shared_cache))
     monkeypatch.setenv("CL__ACE__PLAYBOOK_DIR", str(tmp_path / "playbooks"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_VERBOSITY", "error")

@@ -204,6 +204,16 @@ class EngineResult:
     def failed(self) -> bool:
         return self.error is not None
 
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> EngineResult:
+        answers = tuple(
+            AnswerRecord(**(a | {"gold": tuple(a["gold"]), "score": QAScore(**a["score"])}))
+            for a in row.get("answers", ())
+        )
+        forgetting = row.get("forgetting")
+        forgetting = None if forgetting is None else ForgettingResult(**forgetting)
+        return cls(**(row | {"answers": answers, "forgetting": forgetting}))
+
 
 @dataclass(frozen=True, kw_only=True)
 class ComparisonReport:
@@ -229,18 +239,8 @@ class ComparisonReport:
     def from_dict(cls, data: dict[str, Any]) -> ComparisonReport:
         """Read back what ``to_dict`` wrote (a ``--json`` report). Raises KeyError or TypeError
         on anything else."""
-        engines = tuple(_engine_result(row) for row in data["engines"])
+        engines = tuple(EngineResult.from_dict(row) for row in data["engines"])
         return cls(**{k: v for k, v in data.items() if k != "engines"}, engines=engines)
-
-
-def _engine_result(row: dict[str, Any]) -> EngineResult:
-    answers = tuple(
-        AnswerRecord(**(a | {"gold": tuple(a["gold"]), "score": QAScore(**a["score"])}))
-        for a in row.get("answers", ())
-    )
-    forgetting = row.get("forgetting")
-    forgetting = None if forgetting is None else ForgettingResult(**forgetting)
-    return EngineResult(**(row | {"answers": answers, "forgetting": forgetting}))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -275,6 +275,22 @@ class StreamRun:
     @property
     def failed(self) -> bool:
         return self.error is not None
+
+    @classmethod
+    def from_dict(cls, row: dict[str, Any]) -> StreamRun:
+        return cls(
+            **(
+                row
+                | {
+                    "episodes": tuple(tuple(e) for e in row["episodes"]),
+                    "question_ids": tuple(row["question_ids"]),
+                    "question_episode": tuple(row["question_episode"]),
+                    "scores": tuple(tuple(s) for s in row["scores"]),
+                    "matrix": tuple(tuple(r) for r in row["matrix"]),
+                    "heldout": tuple(HeldoutPoint(**h) for h in row["heldout"]),
+                }
+            )
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -322,22 +338,7 @@ class StreamReport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StreamReport:
-        runs = tuple(
-            StreamRun(
-                **(
-                    row
-                    | {
-                        "episodes": tuple(tuple(e) for e in row["episodes"]),
-                        "question_ids": tuple(row["question_ids"]),
-                        "question_episode": tuple(row["question_episode"]),
-                        "scores": tuple(tuple(s) for s in row["scores"]),
-                        "matrix": tuple(tuple(r) for r in row["matrix"]),
-                        "heldout": tuple(HeldoutPoint(**h) for h in row["heldout"]),
-                    }
-                )
-            )
-            for row in data["runs"]
-        )
+        runs = tuple(StreamRun.from_dict(row) for row in data["runs"])
         summaries = tuple(
             StreamSummary(
                 **(

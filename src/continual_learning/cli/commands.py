@@ -341,6 +341,63 @@ def bench(args: argparse.Namespace, workbench: Workbench) -> int:
     return _run_comparison(args, workbench, inputs)
 
 
+def sweep(args: argparse.Namespace) -> int:
+    """Run a sweep spec; the workers load their own backbones, so this process loads none."""
+    from continual_learning.harness.sweep import (
+        LocalPool,
+        RayExecutor,
+        read_spec,
+        run_sweep,
+        sweep_config,
+    )
+    from continual_learning.types import StreamReport
+    from continual_learning.ui.progress import progress_bars
+    from continual_learning.ui.render import comparison_table, stream_table
+
+    spec = read_spec(args.spec)
+    config = sweep_config(spec, profile_path=args.profile)
+    if args.model:
+        import dataclasses
+
+        model = dataclasses.replace(config.model, name=args.model)
+        config = dataclasses.replace(config, model=model)
+    executor = RayExecutor(args.ray, cpus=args.ray_cpus) if args.ray else LocalPool(args.workers)
+    folder = args.out or args.spec.with_name(f"{args.spec.stem}-sweep")
+    with progress_bars() as on_event:
+        result = run_sweep(
+            spec,
+            folder,
+            config=config,
+            executor=executor,
+            on_event=on_event,
+            run_jobs=not args.report_only,
+        )
+    for report in result.reports.values():
+        table = stream_table if isinstance(report, StreamReport) else comparison_table
+        console.print(table(report))
+    from continual_learning.harness.sweep.run import NOT_RUN
+
+    for job in (j for j in result.failed if j["result"]["error"] != NOT_RUN):
+        described = job["job"]
+        console.print(
+            f"[red]{described['label']} (seed {described['seed']}) failed:[/] "
+            f"{job['result']['error']}"
+        )
+    ran = len(result.jobs) - result.kept
+    if not result.ran:
+        console.print(
+            f"{len(result.jobs)} jobs: {result.kept} finished so far, merged; "
+            f"{ran} not run yet; reports in {folder}"
+        )
+        return 0
+    console.print(
+        f"{len(result.jobs)} jobs: {ran} ran on {executor.name} "
+        f"({executor.threads} threads each), {result.kept} kept from an earlier run, "
+        f"{len(result.failed)} failed; reports and job records in {folder}"
+    )
+    return 1 if len(result.failed) == len(result.jobs) else 0
+
+
 def chat(args: argparse.Namespace, bench: Workbench) -> int:
     """Read a turn per line from stdin; an empty line or end of input ends the chat."""
     import sys

@@ -133,6 +133,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--last-articles", type=int, default=5, metavar="K", help="SQuAD: the last K articles"
     )
 
+    sweep = commands.add_parser(
+        "sweep",
+        help="a grid of engines x overrides x seeds x datasets as independent jobs, "
+        "merged into one report per dataset (local workers or Ray; resumable)",
+    )
+    sweep.add_argument("spec", type=Path, metavar="SPEC.yaml")
+    sweep.add_argument(
+        "--out", type=Path, help="folder for job records and reports (default: SPEC's name)"
+    )
+    sweep.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        help="local worker processes; the physical cores are split between them (default 1)",
+    )
+    sweep.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run the jobs as Ray tasks: a cluster address (auto, ray://HOST:PORT) or local",
+    )
+    sweep.add_argument(
+        "--ray-cpus", type=_positive_int, default=1, help="CPUs (and threads) per Ray task"
+    )
+    sweep.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: merge the jobs finished so far into the reports (while a sweep runs)",
+    )
+
     chat = commands.add_parser(
         "chat", help="multi-turn chat with an engine (stdin, one line a turn)"
     )
@@ -314,10 +343,11 @@ def _dispatch(args: argparse.Namespace) -> int:
         "checkpoints": commands.checkpoints,
         "bench": commands.bench,
         "report": commands.report,
+        "sweep": commands.sweep,
         "refresh": refresh,
         "playbook": playbook,
     }
-    if args.command in ("engines", "models", "config", "report"):
+    if args.command in ("engines", "models", "config", "report", "sweep"):
         return handlers[args.command](args)
     return handlers[args.command](args, _workbench(args))
 

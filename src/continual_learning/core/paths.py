@@ -40,7 +40,8 @@ def default_workspace() -> Path:
 
 
 def default_cache_dir() -> Path:
-    """Downloaded datasets (the official SQuAD file when no path is configured)."""
+    """Downloaded datasets (the official SQuAD file when no path is configured) and targets
+    computed once per model (the forgetting guard's, ``core/target_cache.py``)."""
     if os.environ.get("CL_CACHE_DIR"):
         return Path(os.environ["CL_CACHE_DIR"]).expanduser()
     return user_data_dir() / "cache"

@@ -357,11 +357,30 @@ def document_targets(
 def general_targets(
     backbone: Backbone, texts: Sequence[str], settings: SelfStudySettings, *, system_prompt: str
 ) -> list[StudyTarget]:
-    """An engine's guard rows on general ``texts``, as its section's settings ask."""
-    return guard_targets(
-        backbone,
-        texts,
-        system_prompt=system_prompt,
-        top_k=settings.study_top_k,
-        answer_tokens=settings.study_answer_tokens,
+    """An engine's guard rows on general ``texts``, as its section's settings ask: computed once
+    per model and settings, then read from the cache folder (``core/target_cache.py``)."""
+    from continual_learning.core.paths import default_cache_dir
+    from continual_learning.core.target_cache import cache_key, cached_targets
+
+    key = cache_key(
+        fingerprint=backbone.fingerprint(),
+        texts=texts,
+        settings={
+            "model": backbone.name,
+            "top_k": settings.study_top_k,
+            "answer_tokens": settings.study_answer_tokens,
+            "system_prompt": system_prompt,
+        },
+    )
+    return cached_targets(
+        default_cache_dir(),
+        key,
+        lambda: guard_targets(
+            backbone,
+            texts,
+            system_prompt=system_prompt,
+            top_k=settings.study_top_k,
+            answer_tokens=settings.study_answer_tokens,
+        ),
+        backbone.device,
     )

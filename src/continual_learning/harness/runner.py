@@ -29,6 +29,7 @@ from continual_learning.core.scoring import repeats_itself, summarize
 from continual_learning.engines.base import Engine
 from continual_learning.engines.registry import create_engine, get_spec
 from continual_learning.errors import EngineError
+from continual_learning.harness.environment import run_environment
 from continual_learning.harness.inputs import ComparisonInputs
 from continual_learning.types import (
     AnswerRecord,
@@ -82,9 +83,16 @@ def compare(
     planned = with_baselines(runs)
     for index, run in enumerate(planned):
         emit_progress(on_event, "engines", index, len(planned), run.name)
-        results.append(_run_one(run, inputs, backbone, config, original, on_event))
-    results = _with_recovery(results)
+        results.append(run_one(run, inputs, backbone, config, original, on_event))
     emit_progress(on_event, "engines", len(results), len(results), "done")
+    return comparison_report(results, inputs, config)
+
+
+def comparison_report(
+    results: Sequence[EngineResult], inputs: ComparisonInputs, config: AppConfig
+) -> ComparisonReport:
+    """The report of ``results`` (baselines included), with recovery against both ceilings."""
+    results = with_recovery(list(results))
     return ComparisonReport(
         model=config.model.name,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -94,10 +102,21 @@ def compare(
         engines=tuple(results),
         batch_size=config.harness.batch_size,
         heldout_source=inputs.heldout_source,
+        environment=run_environment(),
     )
 
 
-def _run_one(
+def seed_everything(seed: int) -> None:
+    """Python's and torch's generators, so a training run under one seed is repeatable."""
+    import random
+
+    import torch
+
+    random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def run_one(
     run: EngineRun,
     inputs: ComparisonInputs,
     backbone: Backbone,
@@ -226,7 +245,7 @@ def _forgetting(
     )
 
 
-def _with_recovery(results: list[EngineResult]) -> list[EngineResult]:
+def with_recovery(results: list[EngineResult]) -> list[EngineResult]:
     by_label = {r.label: r for r in results if not r.failed}
     floor = by_label.get("closed-book")
     in_context = _recovery_against(floor, by_label.get("in-context"))

@@ -34,6 +34,7 @@ from continual_learning.harness.runner import (
     emit_progress,
     failure_reason,
     measure_heldout,
+    seed_everything,
     with_baselines,
 )
 from continual_learning.types import (
@@ -159,7 +160,7 @@ def stream_one(
     }
     engine: Engine | None = None
     try:
-        _seed_everything(seed)
+        seed_everything(seed)
         engine = create_engine(run.engine, backbone, run.config(config))
         return _through_stream(engine, order, questions, inputs, config, on_event, frame)
     except Exception as exc:  # one engine failing must not stop the stream
@@ -215,13 +216,6 @@ def _stream_questions(
     if not asked:
         raise DatasetError("no question is about a document of the stream (check doc_id)")
     return asked, [episode_of_doc[q.doc_id] for q in asked]
-
-
-def _seed_everything(seed: int) -> None:
-    import torch
-
-    random.seed(seed)
-    torch.manual_seed(seed)
 
 
 def summarize_stream(runs: Sequence[StreamRun]) -> list[StreamSummary]:

@@ -1,0 +1,145 @@
+"""Where a sweep's jobs run: local worker processes, or tasks on a Ray cluster.
+
+Both hand each finished job's record to ``on_done`` as soon as it is there (the sweep writes it
+to disk at once, which is what lets an interrupted sweep resume), and both turn a job that
+could not finish (its worker died, Ray lost it) into a failed record rather than an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from continual_learning.errors import ConfigError
+from continual_learning.harness.runner import failure_reason
+from continual_learning.harness.sweep.jobs import JobPayload, execute, finished
+
+log = logging.getLogger(__name__)
+OnDone = Callable[[dict[str, Any]], None]
+
+
+class Executor(ABC):
+    """Runs payloads; ``threads`` is what each job may use (the sweep sets model.threads)."""
+
+    name: str
+    threads: int
+
+    @abstractmethod
+    def run(self, payloads: Sequence[JobPayload], on_done: OnDone) -> None: ...
+
+
+def failed(payload: JobPayload, reason: str) -> dict[str, Any]:
+    return finished(payload, {"error": reason}, 0.0)
+
+
+class LocalPool(Executor):
+    """``workers`` processes (spawned: torch does not survive a fork), each loading the model
+    once and splitting the physical cores with the others so they do not oversubscribe."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 1, *, cores: int | None = None) -> None:
+        from continual_learning.core.threads import physical_cores
+
+        if workers < 1:
+            raise ConfigError(f"--workers must be at least 1, not {workers}")
+        self.workers = workers
+        self.threads = max(1, (cores or physical_cores()) // workers)
+
+    def run(self, payloads: Sequence[JobPayload], on_done: OnDone) -> None:
+        queue = list(payloads)
+        while queue:  # a new pool after a worker died; the jobs not yet started go on
+            queue = self._until_broken(queue, on_done)
+
+    def _until_broken(self, queue: list[JobPayload], on_done: OnDone) -> list[JobPayload]:
+        """At most ``workers`` jobs in flight, so when a worker dies every job in flight was
+        running (a failure) and every queued one was not (it runs in the next pool)."""
+        context = multiprocessing.get_context("spawn")
+        running: dict[Future[dict[str, Any]], JobPayload] = {}
+        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+            while queue or running:
+                while queue and len(running) < self.workers:
+                    payload = queue.pop(0)
+                    running[pool.submit(execute, payload)] = payload
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                broken = False
+                for future in done:
+                    payload = running.pop(future)
+                    try:
+                        on_done(future.result())
+                    except BrokenProcessPool:
+                        broken = True
+                        on_done(
+                            failed(payload, "its worker process died (killed, or out of memory)")
+                        )
+                if broken:
+                    for payload in running.values():
+                        on_done(
+                            failed(payload, "its worker process died (killed, or out of memory)")
+                        )
+                    return queue
+        return []
+
+
+class RayExecutor(Executor):
+    """Each job a Ray task asking for ``cpus`` CPUs (and as many torch threads); results are
+    gathered through Ray as they finish. ``address``: a cluster (``auto``, ``ray://host:port``),
+    or ``local`` to start one on this machine; an already initialised Ray is used as it is."""
+
+    name = "ray"
+
+    def __init__(self, address: str = "local", *, cpus: int = 1) -> None:
+        if cpus < 1:
+            raise ConfigError(f"--ray-cpus must be at least 1, not {cpus}")
+        self.address = address
+        self.threads = cpus
+
+    def run(self, payloads: Sequence[JobPayload], on_done: OnDone) -> None:
+        ray = _import_ray()
+        if not ray.is_initialized():
+            address = None if self.address == "local" else self.address
+            _require_reachable(self.address)
+            try:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                reason = failure_reason(exc)
+                raise ConfigError(f"cannot reach Ray at {self.address}: {reason}") from None
+        task = ray.remote(num_cpus=self.threads, max_retries=0)(execute)
+        pending = {task.remote(payload): payload for payload in payloads}
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                payload = pending.pop(ref)
+                try:
+                    on_done(ray.get(ref))
+                except Exception as exc:  # the task's worker died, or Ray lost the node
+                    log.warning("ray task %s failed", payload.key, exc_info=True)
+                    on_done(failed(payload, f"Ray could not run it: {failure_reason(exc)}"))
+
+
+def _require_reachable(address: str) -> None:
+    """Ray retries a dead ``host:port`` for minutes; a refused TCP connection says it at once."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "local", "auto": Ray finds (or starts) the cluster itself
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise ConfigError(f"cannot reach Ray at {address}: {exc.strerror or exc}") from None
+
+
+def _import_ray():  # type: ignore[no-untyped-def]
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError(
+            "--ray needs Ray: pip install 'continual-learning[ray]' (or pip install ray)"
+        ) from None
+    return ray
