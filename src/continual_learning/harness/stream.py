@@ -126,7 +126,7 @@ def stream_report(
         dataset=inputs.dataset,
         episodes=episodes,
         split=by,
-        seeds=tuple(sorted({r.seed for r in runs})),
+        seeds=tuple(sorted({r.seed for r in runs if not r.failed} or {r.seed for r in runs})),
         questions=max((len(r.question_ids) for r in runs), default=0),
         runs=tuple(runs),
         summaries=tuple(summarize_stream(runs)),

@@ -37,7 +37,8 @@ def summary_rows(report: StreamReport) -> list[list[str]]:
     rows = []
     for s in report.summaries:
         if s.acc is None:
-            rows.append([s.label, f"failed: {failures.get(s.label, 'no run finished')}"])
+            reason = failures.get(s.label, "no run finished")
+            rows.append([s.label, reason if reason.startswith("not run") else f"failed: {reason}"])
             continue
         rows.append(
             [
