@@ -21,6 +21,7 @@ from continual_learning.harness.sweep.jobs import JobPayload, execute, finished
 
 log = logging.getLogger(__name__)
 OnDone = Callable[[dict[str, Any]], None]
+WORKER_DIED = "its worker process died (killed, or out of memory)"
 
 
 class Executor(ABC):
@@ -74,14 +75,10 @@ class LocalPool(Executor):
                         on_done(future.result())
                     except BrokenProcessPool:
                         broken = True
-                        on_done(
-                            failed(payload, "its worker process died (killed, or out of memory)")
-                        )
+                        on_done(failed(payload, WORKER_DIED))
                 if broken:
                     for payload in running.values():
-                        on_done(
-                            failed(payload, "its worker process died (killed, or out of memory)")
-                        )
+                        on_done(failed(payload, WORKER_DIED))
                     return queue
         return []
 

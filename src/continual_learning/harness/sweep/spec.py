@@ -45,8 +45,20 @@ from continual_learning.harness.runner import BASELINES, EngineRun
 
 Mode = Literal["stream", "compare"]
 DATASETS = ("facts", "squad", "files")
-_TOP_KEYS = {"mode", "episodes", "by", "seeds", "datasets", "engines", "settings", "heldout"}
-_TOP_KEYS |= {"reading", "name"}
+_TOP_KEYS = frozenset(
+    [
+        "name",
+        "mode",
+        "episodes",
+        "by",
+        "seeds",
+        "datasets",
+        "engines",
+        "settings",
+        "heldout",
+        "reading",
+    ]
+)
 
 
 @dataclass(frozen=True, kw_only=True)
