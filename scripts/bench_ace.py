@@ -11,6 +11,8 @@ per loop. The in-context baseline (the documents without a playbook) is run besi
     .venv/bin/python scripts/bench_ace.py --json assets/ace.json --plot assets/ace.png
 
 ``--backend openai --base-url URL --model NAME`` (or ``ollama``) runs the roles on a server.
+``--steps 1,4`` runs every loop count once per ``ace.questions_per_step`` (1: each question sees
+the previous one's edits; 4: a document's four questions go through each role as one batch).
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ def write_all_questions(
 
 def run_with_loops(
     loops: int,
+    step: int,
     backbone: Backbone,
     config: AppConfig,
     documents: list[Document],
@@ -76,7 +79,9 @@ def run_with_loops(
     max_new_tokens: int,
     on_event,  # type: ignore[no-untyped-def]
 ) -> dict[str, Any]:
-    engine: AceEngine = create_engine("ace", backbone, with_ace(config, num_loops=loops))  # type: ignore[assignment]
+    engine: AceEngine = create_engine(
+        "ace", backbone, with_ace(config, num_loops=loops, questions_per_step=step)
+    )  # type: ignore[assignment]
     started = time.perf_counter()
     for document in documents:
         engine.learn_with_questions(
@@ -97,6 +102,7 @@ def run_with_loops(
             by_loop[n] = round(sum(r.correct for r in at) / max(sum(r.questions for r in at), 1), 4)
     output = {
         "loops": loops,
+        "questions_per_step": step,
         "exact_match": round(result.summary.exact_match, 4),
         "f1": round(result.summary.f1, 4),
         "contains": round(result.summary.contains, 4),
@@ -170,7 +176,8 @@ def results_table(runs: list[dict[str, Any]], ceiling: dict[str, float]) -> Tabl
         by_loop = " ".join(f"{v:.2f}" for v in r["self_question_accuracy_by_loop"].values())
         curator = ", ".join(f"{k} {v}" for k, v in sorted(r["curator"].items()))
         table.add_row(
-            f"ACE, {r['loops']} loops",
+            f"ACE, {r['loops']} loops"
+            + (f", {r['questions_per_step']} per step" if r["loops"] else ""),
             f"{r['exact_match']:.3f}",
             f"{r['f1']:.3f}",
             f"{r['contains']:.3f}",
@@ -192,6 +199,7 @@ def write_plot(runs: list[dict[str, Any]], ceiling: dict[str, float], path: Path
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    runs = [r for r in runs if r["questions_per_step"] == runs[0]["questions_per_step"]]
     loops = [r["loops"] for r in runs]
     figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
     for metric in ("contains", "f1", "exact_match"):
@@ -217,6 +225,9 @@ def write_plot(runs: list[dict[str, Any]], ceiling: dict[str, float], path: Path
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loops", default="0,1,3", help="comma-separated loop counts")
+    parser.add_argument(
+        "--steps", default="1", help="comma-separated ace.questions_per_step values"
+    )
     parser.add_argument("--backend", choices=("local", "ollama", "openai"), default=None)
     parser.add_argument("--base-url", default=None)
     parser.add_argument("--model", default=None, help="the server's model name")
@@ -241,12 +252,22 @@ def main() -> int:
     runs = []
     with progress_bars() as on_event:
         ceiling = in_context(backbone, config, documents, questions, max_new_tokens, on_event)
+        steps = [int(n) for n in args.steps.split(",")]
         for loops in (int(n) for n in args.loops.split(",")):
-            runs.append(
-                run_with_loops(
-                    loops, backbone, config, documents, written, questions, max_new_tokens, on_event
+            for step in steps if loops else steps[:1]:  # without loops the step changes nothing
+                runs.append(
+                    run_with_loops(
+                        loops,
+                        step,
+                        backbone,
+                        config,
+                        documents,
+                        written,
+                        questions,
+                        max_new_tokens,
+                        on_event,
+                    )
                 )
-            )
     console.print(results_table(runs, ceiling))
     total = sum(len(q) for q in written.values())
     console.print(

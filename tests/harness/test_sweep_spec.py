@@ -105,3 +105,13 @@ def test_an_unknown_engine_and_unreadable_files_are_clear_errors(tmp_path: Path)
     binary.write_bytes(b"\xff\xfe\x00\x01")
     with pytest.raises(ConfigError, match="cannot be read"):
         read_spec(binary)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted((Path(__file__).parents[2] / "configs" / "sweeps").glob("*.yaml")),
+    ids=lambda path: path.name,
+)
+def test_the_shipped_specs_read(path: Path) -> None:
+    spec = read_spec(path)
+    assert spec.jobs()  # every shipped spec has work in it

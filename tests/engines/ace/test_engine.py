@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from continual_learning.core.backbone import Backbone
-from continual_learning.engines.ace.engine import AceEngine
+from continual_learning.engines.ace.engine import AceEngine, _still_valid
 from continual_learning.engines.ace.playbook import DeltaOp, Playbook
 from continual_learning.engines.ace.reflector import reflect
 from continual_learning.engines.registry import create_engine
@@ -119,6 +119,7 @@ def test_the_openai_backend_learns_through_llama_cpp(
         base_url=f"{llama_server}/v1",
         num_loops=1,
         questions_per_document=2,
+        questions_per_step=2,  # the two questions' role calls as concurrent requests
     )
     report = engine.learn(DOC, doc_id="velmoria")
     assert {f.name: f.value for f in report.figures}["questions written"] >= 1
@@ -154,3 +155,43 @@ def test_a_dead_ollama_fails_the_learn_with_a_clear_error(tiny_backbone: Backbon
     with pytest.raises(LLMError, match="ollama serve"):
         engine.learn(DOC)
     assert engine.history == [] and len(Playbook()) == len(engine.playbook) == 0
+
+
+@pytest.mark.real_model
+def test_a_batched_step_asks_each_role_once_for_all_its_questions(
+    real_backbone: Backbone,
+) -> None:
+    engine = _ace(real_backbone, num_loops=1, questions_per_step=2)
+    conversations = [
+        [{"role": "user", "content": "What is the capital of France?"}],
+        [{"role": "user", "content": "Name a colour of the sky."}],
+    ]
+    batched = engine.llm.chat_many(conversations, max_tokens=12)
+    assert batched == [engine.llm.chat(c, max_tokens=12) for c in conversations]
+    # Two references that disagree with the document: both answers are judged wrong, both
+    # lessons are curated against the same (empty) playbook, and both edits land.
+    items = [
+        QAItem(id="q1", question="Who founded Zorblax Quentaro?", answers=("Mirela Vost",)),
+        QAItem(id="q2", question="What do Velmorians pay with?", answers=("the kroll",)),
+    ]
+    engine.learn_with_questions(DOC, items, doc_id="velmoria")
+    (record,) = engine.loops
+    assert record.questions == 2 and record.correct == 0
+    assert sum(record.curator.values()) == 2
+    assert record.added + record.merged >= 2 and len(engine.playbook) >= 1
+
+
+def test_edits_naming_a_bullet_another_question_removed_are_dropped() -> None:
+    playbook = Playbook()
+    playbook.apply([DeltaOp(op="add", section="facts", text="Velmoria pays with the drem.")])
+    ops = [
+        DeltaOp(op="tag", bullet_id="b1", tag="helpful"),
+        DeltaOp(op="remove", bullet_id="b1"),
+        DeltaOp(op="update", bullet_id="b1", text="Velmoria pays with the kroll."),
+        DeltaOp(op="tag", bullet_id="b9", tag="harmful"),
+        DeltaOp(op="add", section="facts", text="Velmoria exports saltpetal tea."),
+    ]
+    kept = _still_valid(ops, playbook)
+    assert kept == [ops[0], ops[1], ops[4]]
+    playbook.apply(kept)  # would raise on the update of a removed bullet
+    assert [b.text for b in playbook.bullets] == ["Velmoria exports saltpetal tea."]

@@ -40,6 +40,14 @@ class AceConfig:
     num_loops: int = setting(
         3, minimum=0, maximum=20, help="Generate-Reflect-Curate passes over a document's questions"
     )
+    questions_per_step: int = setting(
+        1,
+        minimum=1,
+        maximum=64,
+        help="questions a loop answers, reflects on and curates together against one playbook, "
+        "their edits merged after (the paper's batched adaptation; the role calls go out as one "
+        "batch); 1: each question sees the previous one's edits",
+    )
     questions_per_document: int = setting(
         4, minimum=1, maximum=32, help="questions the engine writes about a document it learns"
     )

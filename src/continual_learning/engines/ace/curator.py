@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -57,14 +58,22 @@ class Curation:
     reply: str = ""
 
 
-def curate(
-    llm: ChatModel, playbook: Playbook, lesson: str, *, max_tokens: int, fallback: bool
-) -> Curation:
-    if not lesson:
-        return Curation(ops=(), outcome="skipped")
-    prompt = CURATOR_PROMPT.format(related=_related(playbook, lesson), lesson=lesson)
-    reply = llm.chat([{"role": "user", "content": prompt}], max_tokens=max_tokens)
-    return read_curation(reply, playbook, lesson=lesson, fallback=fallback)
+def curate_all(
+    llm: ChatModel, playbook: Playbook, lessons: Sequence[str], *, max_tokens: int, fallback: bool
+) -> list[Curation]:
+    """Curate several lessons against the same ``playbook``; the calls go out as one batch."""
+    asked = [i for i, lesson in enumerate(lessons) if lesson]
+    prompts = [
+        CURATOR_PROMPT.format(related=_related(playbook, lessons[i]), lesson=lessons[i])
+        for i in asked
+    ]
+    replies = llm.chat_many(
+        [[{"role": "user", "content": prompt}] for prompt in prompts], max_tokens=max_tokens
+    )
+    curations = [Curation(ops=(), outcome="skipped") for _ in lessons]
+    for i, reply in zip(asked, replies, strict=True):
+        curations[i] = read_curation(reply, playbook, lesson=lessons[i], fallback=fallback)
+    return curations
 
 
 def read_curation(reply: str, playbook: Playbook, *, lesson: str, fallback: bool) -> Curation:

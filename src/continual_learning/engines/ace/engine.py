@@ -28,15 +28,11 @@ from continual_learning.core.relevance import cut_to_tokens, fit_budget, rank_by
 from continual_learning.core.self_questions import questions_about
 from continual_learning.core.storage import atomic_write_json, read_json, safe_name
 from continual_learning.engines.ace.config import AceConfig
-from continual_learning.engines.ace.curator import Curation, curate
-from continual_learning.engines.ace.generator import (
-    Generation,
-    generator_messages,
-    read_generation,
-)
+from continual_learning.engines.ace.curator import Curation, curate_all
+from continual_learning.engines.ace.generator import generator_messages, read_generation
 from continual_learning.engines.ace.llm import ChatModel, make_chat_model
 from continual_learning.engines.ace.playbook import DeltaOp, Playbook
-from continual_learning.engines.ace.reflector import Reflection, reflect
+from continual_learning.engines.ace.reflector import Attempt, Reflection, reflect_all
 from continual_learning.engines.base import (
     Engine,
     LearnOutcome,
@@ -177,27 +173,19 @@ class AceEngine(Engine):
         started = time.perf_counter()
         draft = Playbook.from_json(self.playbook.to_json(), where="the playbook")
         correct, curations, tags = 0, [], []
-        for n, item in enumerate(questions):
-            _emit(on_event, f"ACE loop {loop}", n, len(questions))
-            generation = self._generate(
-                draft, item.question, self.generation_options().max_new_tokens
-            )
-            reflection = self._reflect(item, generation, document)
-            curation = curate(
-                self.llm,
-                draft,
-                reflection.lesson,
-                max_tokens=self.config.role_max_tokens,
-                fallback=self.config.curator_fallback,
-            )
-            # Each question's edits go into the draft at once, so the next question already
-            # sees them (the paper's online setting); the live playbook changes at the end.
-            result = draft.apply(
-                [*reflection.tags, *curation.ops], dedup_threshold=self.config.dedup_threshold
-            )
-            correct += reflection.correct
-            curations.append((curation, result))
-            tags.extend(reflection.tags)
+        step = self.config.questions_per_step
+        for first in range(0, len(questions), step):
+            _emit(on_event, f"ACE loop {loop}", first, len(questions))
+            for reflection, curation in self._step(
+                draft, questions[first : first + step], document
+            ):
+                # Edits go into the draft at once, so the next step already sees them (the
+                # paper's online setting); the live playbook changes at the end of the loop.
+                ops = _still_valid([*reflection.tags, *curation.ops], draft)
+                result = draft.apply(ops, dedup_threshold=self.config.dedup_threshold)
+                correct += reflection.correct
+                curations.append((curation, result))
+                tags.extend(op for op in ops if op.op == "tag")
         _emit(on_event, f"ACE loop {loop}", len(questions), len(questions))
         evicted = draft.enforce_budget(
             max_bullets=self.config.max_bullets,
@@ -209,16 +197,37 @@ class AceEngine(Engine):
             doc_id, loop, questions, correct, draft, tags, curations, evicted, started
         )
 
-    def _reflect(self, item: QAItem, generation: Generation, document: str) -> Reflection:
-        return reflect(
+    def _step(
+        self, draft: Playbook, items: Sequence[QAItem], document: str
+    ) -> list[tuple[Reflection, Curation]]:
+        """Generate, Reflect and Curate for ``items`` against one playbook, each role's calls as
+        one batch."""
+        max_tokens = self.generation_options().max_new_tokens
+        options = self.generation_options(max_tokens)
+        conversations = [self._messages(draft, item.question, (), options) for item in items]
+        generations = [
+            read_generation(reply, draft)
+            for reply in self.llm.chat_many(conversations, max_tokens=max_tokens)
+        ]
+        attempts = [
+            Attempt(
+                question=item.question,
+                answer=generation.answer,
+                references=tuple(item.answers),
+                used=generation.used,
+            )
+            for item, generation in zip(items, generations, strict=True)
+        ]
+        max_role = self.config.role_max_tokens
+        reflections = reflect_all(self.llm, attempts, document=document, max_tokens=max_role)
+        curations = curate_all(
             self.llm,
-            question=item.question,
-            answer=generation.answer,
-            references=item.answers,
-            document=document,
-            used=generation.used,
-            max_tokens=self.config.role_max_tokens,
+            draft,
+            [r.lesson for r in reflections],
+            max_tokens=max_role,
+            fallback=self.config.curator_fallback,
         )
+        return list(zip(reflections, curations, strict=True))
 
     # -- answering ---------------------------------------------------------------------------
 
@@ -255,11 +264,6 @@ class AceEngine(Engine):
         self, prompt: str, *, history: Sequence[ChatMessage], options: GenerationOptions
     ) -> PreparedPrompt:
         return PreparedPrompt(messages=self._messages(self.playbook, prompt, history, options))
-
-    def _generate(self, playbook: Playbook, question: str, max_tokens: int) -> Generation:
-        options = self.generation_options(max_tokens)
-        messages = self._messages(playbook, question, (), options)
-        return read_generation(self.llm.chat(messages, max_tokens=max_tokens), playbook)
 
     def _messages(
         self,
@@ -411,6 +415,20 @@ def _loop_record(
         curator=outcomes,
         seconds=time.perf_counter() - started,
     )
+
+
+def _still_valid(ops: Sequence[DeltaOp], playbook: Playbook) -> list[DeltaOp]:
+    """``ops`` without those naming a bullet that is gone: in a batched step, a bullet one
+    question's Curator removed may still be named by the next question's tags or edits."""
+    gone: set[str] = set()
+    kept = []
+    for op in ops:
+        if op.bullet_id and (op.bullet_id in gone or playbook.get(op.bullet_id) is None):
+            continue
+        if op.op == "remove":
+            gone.add(op.bullet_id)
+        kept.append(op)
+    return kept
 
 
 def _emit(on_event: ProgressCallback | None, task: str, done: int, total: int) -> None:

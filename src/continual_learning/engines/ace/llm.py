@@ -1,6 +1,8 @@
 """The LLM that plays ACE's roles: the backbone in-process, Ollama, or an OpenAI-compatible server.
 
-All three answer ``chat(messages, max_tokens)`` with greedy decoding, so a loop is repeatable.
+All three answer ``chat(messages, max_tokens)`` with greedy decoding, so a loop is repeatable,
+and ``chat_many`` for the role calls of a batched loop step: the backbone decodes them as one
+batch, a server gets them as concurrent requests (its own scheduler batches them).
 The two HTTP clients share one :class:`requests.Session` set up with urllib3's ``Retry``: a
 refused connection, a timeout or a 5xx reply is retried ``max_retries`` times with exponential
 backoff; anything that still fails becomes an :class:`~continual_learning.errors.LLMError` that
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 import requests
@@ -29,6 +32,10 @@ class ChatModel(Protocol):
 
     def chat(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> str: ...
 
+    def chat_many(
+        self, conversations: Sequence[Sequence[ChatMessage]], *, max_tokens: int
+    ) -> list[str]: ...
+
 
 class LocalChat:
     """The workbench's backbone, so ACE runs on the same model as every other engine."""
@@ -39,6 +46,15 @@ class LocalChat:
 
     def chat(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> str:
         return self.backbone.chat(messages, GenerationOptions(max_new_tokens=max_tokens))
+
+    def chat_many(
+        self, conversations: Sequence[Sequence[ChatMessage]], *, max_tokens: int
+    ) -> list[str]:
+        """One batched ``generate`` (a single conversation decodes exactly as :meth:`chat`)."""
+        if len(conversations) <= 1:
+            return [self.chat(c, max_tokens=max_tokens) for c in conversations]
+        prompts = [self.backbone.encode_chat(c) for c in conversations]
+        return self.backbone.generate_batch(prompts, GenerationOptions(max_new_tokens=max_tokens))
 
 
 class _HttpChat:
@@ -64,6 +80,18 @@ class _HttpChat:
         self.session = requests.Session()
         self.session.mount("http://", HTTPAdapter(max_retries=retry))
         self.session.mount("https://", HTTPAdapter(max_retries=retry))
+
+    def chat(self, messages: Sequence[ChatMessage], *, max_tokens: int) -> str:
+        raise NotImplementedError
+
+    def chat_many(
+        self, conversations: Sequence[Sequence[ChatMessage]], *, max_tokens: int
+    ) -> list[str]:
+        """Concurrent requests, replies in order; the first failure is raised."""
+        if len(conversations) <= 1:
+            return [self.chat(c, max_tokens=max_tokens) for c in conversations]
+        with ThreadPoolExecutor(max_workers=len(conversations)) as pool:
+            return list(pool.map(lambda c: self.chat(c, max_tokens=max_tokens), conversations))
 
     def _post(self, path: str, payload: dict[str, Any], headers: dict[str, str]) -> Any:
         url = f"{self.base_url}{path}"

@@ -44,6 +44,16 @@ class Reflection:
     tags: tuple[DeltaOp, ...]
 
 
+@dataclass(frozen=True, kw_only=True)
+class Attempt:
+    """One answer to reflect on: the question, the answer, its references, the bullets used."""
+
+    question: str
+    answer: str
+    references: tuple[str, ...]
+    used: tuple[str, ...]
+
+
 def reflect(
     llm: ChatModel,
     *,
@@ -54,30 +64,67 @@ def reflect(
     used: Sequence[str],
     max_tokens: int,
 ) -> Reflection:
-    if references:
-        score = score_answer(answer, references)
-        correct = score.contains >= 1.0 or score.f1 >= CORRECT_F1
-        lesson = ""
-        if not correct:
-            prompt = LESSON_PROMPT.format(
-                document=document,
-                question=question,
-                answer=answer or "(none)",
-                reference=references[0],
-            )
-            lesson = first_sentence(
-                llm.chat([{"role": "user", "content": prompt}], max_tokens=max_tokens)
-            )
-        judged_by = "reference"
-    else:
-        prompt = CHECK_PROMPT.format(document=document, question=question, answer=answer)
-        reply = llm.chat([{"role": "user", "content": prompt}], max_tokens=max_tokens)
-        verdict = _YES_NO.match(reply)
-        correct = bool(verdict and verdict.group(1).lower() == "yes")
-        lesson = first_sentence(reply[verdict.end() :] if verdict else reply)
+    attempt = Attempt(
+        question=question, answer=answer, references=tuple(references), used=tuple(used)
+    )
+    return reflect_all(llm, [attempt], document=document, max_tokens=max_tokens)[0]
+
+
+def reflect_all(
+    llm: ChatModel, attempts: Sequence[Attempt], *, document: str, max_tokens: int
+) -> list[Reflection]:
+    """Reflect on several answers about ``document``; the role calls go out as one batch."""
+    verdicts = [_scored(a) for a in attempts]  # None: the model has to judge it
+    prompts = [_prompt(a, document, v) for a, v in zip(attempts, verdicts, strict=True)]
+    asked = [i for i, prompt in enumerate(prompts) if prompt]
+    replies = dict(
+        zip(
+            asked,
+            llm.chat_many(
+                [[{"role": "user", "content": prompts[i]}] for i in asked], max_tokens=max_tokens
+            ),
+            strict=True,
+        )
+    )
+    return [
+        _reflection(a, v, replies.get(i, ""))
+        for i, (a, v) in enumerate(zip(attempts, verdicts, strict=True))
+    ]
+
+
+def _scored(attempt: Attempt) -> bool | None:
+    if not attempt.references:
+        return None
+    score = score_answer(attempt.answer, attempt.references)
+    return score.contains >= 1.0 or score.f1 >= CORRECT_F1
+
+
+def _prompt(attempt: Attempt, document: str, verdict: bool | None) -> str:
+    """What the model is asked: a lesson for a wrong scored answer, a check for an unscored one."""
+    if verdict is None:
+        return CHECK_PROMPT.format(
+            document=document, question=attempt.question, answer=attempt.answer
+        )
+    if verdict:
+        return ""
+    return LESSON_PROMPT.format(
+        document=document,
+        question=attempt.question,
+        answer=attempt.answer or "(none)",
+        reference=attempt.references[0],
+    )
+
+
+def _reflection(attempt: Attempt, verdict: bool | None, reply: str) -> Reflection:
+    if verdict is None:
+        match = _YES_NO.match(reply)
+        correct = bool(match and match.group(1).lower() == "yes")
+        lesson = first_sentence(reply[match.end() :] if match else reply)
         judged_by = "document"
+    else:
+        correct, lesson, judged_by = verdict, first_sentence(reply) if reply else "", "reference"
     tag = "helpful" if correct else "harmful"
-    tags = tuple(DeltaOp(op="tag", bullet_id=i, tag=tag) for i in used)
+    tags = tuple(DeltaOp(op="tag", bullet_id=i, tag=tag) for i in attempt.used)
     return Reflection(correct=correct, judged_by=judged_by, lesson=lesson, tags=tags)
 
 
