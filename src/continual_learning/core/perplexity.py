@@ -4,15 +4,23 @@ perplexity over plain text, and the loss of an answer after a chat prompt."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 
 import torch
 
 from continual_learning.core.backbone import Backbone, ChatMessage
 
 
-def perplexity(backbone: Backbone, texts: Sequence[str], *, max_tokens: int = 512) -> float:
-    """exp(mean next-token loss) over all tokens of ``texts`` (each cut to ``max_tokens``)."""
+def perplexity(
+    backbone: Backbone,
+    texts: Sequence[str],
+    *,
+    max_tokens: int = 512,
+    applied: Callable[[str], AbstractContextManager[None]] | None = None,
+) -> float:
+    """exp(mean next-token loss) over all tokens of ``texts`` (each cut to ``max_tokens``),
+    each text computed inside ``applied(text)`` when given (an engine's ``applied_to``)."""
     total_loss, total_tokens = 0.0, 0
     with torch.inference_mode():
         for text in texts:
@@ -20,7 +28,8 @@ def perplexity(backbone: Backbone, texts: Sequence[str], *, max_tokens: int = 51
             if ids.shape[1] < 2:
                 continue
             ids = ids.to(backbone.device)
-            loss = backbone.model(input_ids=ids, labels=ids).loss  # mean over T-1 predictions
+            with applied(text) if applied else nullcontext():
+                loss = backbone.model(input_ids=ids, labels=ids).loss  # mean over T-1 tokens
             total_loss += float(loss) * (ids.shape[1] - 1)
             total_tokens += ids.shape[1] - 1
     if total_tokens == 0:

@@ -125,7 +125,7 @@ class Engine(ABC):
         options = self.generation_options(max_new_tokens)
         prepared = self._prepare(prompt, history=history, options=options)
         with ExitStack() as stack:
-            stack.enter_context(self.applied())
+            stack.enter_context(self.applied_to(prompt))
             for context in prepared.contexts:
                 stack.enter_context(context)
             return self.backbone.chat(
@@ -158,7 +158,8 @@ class Engine(ABC):
             return [self.generate(p, max_new_tokens=max_new_tokens) for p in prompts]
         options = self.generation_options(max_new_tokens)
         prepared = [self._prepare(p, history=(), options=options) for p in prompts]
-        return self._answer_prepared(prepared, options, batch_size)
+        scoped = [self.covers(p) for p in prompts]
+        return self._answer_prepared(prepared, options, batch_size, scoped=scoped)
 
     def answer(
         self,
@@ -174,29 +175,50 @@ class Engine(ABC):
         return self.generate_many(prompts, max_new_tokens=max_new_tokens, batch_size=batch_size)
 
     def _answer_prepared(
-        self, prepared: Sequence[PreparedPrompt], options: GenerationOptions, batch_size: int
+        self,
+        prepared: Sequence[PreparedPrompt],
+        options: GenerationOptions,
+        batch_size: int,
+        *,
+        scoped: Sequence[bool] | None = None,
     ) -> list[str]:
-        """Decode prepared prompts ``batch_size`` at a time, shortest first, in their order."""
-        from continual_learning.core.row_logits import RowwiseLogits
-
+        """Decode prepared prompts ``batch_size`` at a time, shortest first, in their order;
+        the prompts ``scoped`` marks False are answered without :meth:`applied`."""
         encoded = [self.backbone.encode_chat(p.messages) for p in prepared]
         order = sorted(range(len(prepared)), key=lambda i: encoded[i].shape[1])
-        answers: list[str] = [""] * len(prepared)
-        with self.applied():
-            for start in range(0, len(order), batch_size):
-                rows = order[start : start + batch_size]
-                processors = RowwiseLogits([prepared[i].logits_processors for i in rows])
-                with ExitStack() as stack:
-                    for i in rows:
-                        for context in prepared[i].contexts:
-                            stack.enter_context(context)
-                    replies = self.backbone.generate_batch(
-                        [encoded[i] for i in rows],
-                        options,
-                        logits_processors=(processors,) if processors else (),
-                    )
-                for i, reply in zip(rows, replies, strict=True):
-                    answers[i] = reply
+        answers: dict[int, str] = {}
+        for in_scope in (True, False):
+            rows = [i for i in order if (scoped is None or scoped[i]) == in_scope]
+            if rows:
+                with self.applied() if in_scope else nullcontext():
+                    answers |= self._decode_rows(prepared, encoded, rows, options, batch_size)
+        return [answers[i] for i in range(len(prepared))]
+
+    def _decode_rows(
+        self,
+        prepared: Sequence[PreparedPrompt],
+        encoded: Sequence[Any],
+        order: Sequence[int],
+        options: GenerationOptions,
+        batch_size: int,
+    ) -> dict[int, str]:
+        from continual_learning.core.row_logits import RowwiseLogits
+
+        answers: dict[int, str] = {}
+
+        for start in range(0, len(order), batch_size):
+            rows = order[start : start + batch_size]
+            processors = RowwiseLogits([prepared[i].logits_processors for i in rows])
+            with ExitStack() as stack:
+                for i in rows:
+                    for context in prepared[i].contexts:
+                        stack.enter_context(context)
+                replies = self.backbone.generate_batch(
+                    [encoded[i] for i in rows],
+                    options,
+                    logits_processors=(processors,) if processors else (),
+                )
+            answers.update(zip(rows, replies, strict=True))
         return answers
 
     def applied(self) -> AbstractContextManager[None]:
@@ -211,6 +233,16 @@ class Engine(ABC):
         differentiable path. By default there is nothing to apply.
         """
         return nullcontext()
+
+    def covers(self, prompt: str) -> bool:
+        """Whether what the engine learned applies to ``prompt``. Always, unless the engine
+        scopes its learning to prompts about what it learned (``core/scope.py``)."""
+        return True
+
+    def applied_to(self, text: str) -> AbstractContextManager[None]:
+        """:meth:`applied` for a text the engine :meth:`covers`, else nothing: what anything
+        that runs the backbone on one text for the engine enters (held-out perplexity)."""
+        return self.applied() if self.covers(text) else nullcontext()
 
     def lora_adapter(self) -> LoraAdapter | None:
         """What the engine learned as one LoRA adapter (``export`` writes it as a peft folder),

@@ -207,8 +207,7 @@ def measure_heldout(
 
     ppl = None
     if inputs.heldout_texts:
-        with engine.applied():
-            ppl = perplexity(engine.backbone, inputs.heldout_texts)
+        ppl = perplexity(engine.backbone, inputs.heldout_texts, applied=engine.applied_to)
     return HeldoutScore(
         qa=contains(inputs.heldout_questions),
         perplexity=ppl,

@@ -51,6 +51,7 @@ from continual_learning.core.lora import (
 )
 from continual_learning.core.peft_export import LoraAdapter
 from continual_learning.core.perplexity import perplexity
+from continual_learning.core.scope import Scope
 from continual_learning.core.self_edit import write_self_edits
 from continual_learning.core.self_study import (
     StudyTarget,
@@ -113,6 +114,7 @@ class ReplayLoraEngine(Engine):
         self._initial: LoraWeights | None = None
         self._folds = FoldCache()
         self._guard: list[StudyTarget] | None = None
+        self.scope = Scope(config.scope_threshold)
 
     # -- the refresh wheel's verbs --------------------------------------------------------------
 
@@ -346,6 +348,8 @@ class ReplayLoraEngine(Engine):
             )
         else:
             domain.weights = trained
+            for example in new:
+                self.scope.add(example.text)
             loss_by_id = {e.id: loss for e, loss in zip([*new, *replay], losses, strict=True)}
             domain.buffer.update_losses(loss_by_id)
             domain.buffer.add(
@@ -430,7 +434,11 @@ class ReplayLoraEngine(Engine):
             card=(f"domain '{self.active}', objective {c.objective}", *card),
         )
 
+    def covers(self, prompt: str) -> bool:
+        return self.scope.covers(prompt)
+
     def _clear_state(self) -> None:
+        self.scope.clear()
         self._folds.clear()
         self.domains = {DEFAULT_DOMAIN: self._new_domain(DEFAULT_DOMAIN)}
         self.active = DEFAULT_DOMAIN
@@ -461,6 +469,7 @@ class ReplayLoraEngine(Engine):
                 "anchor": self.anchor,
             },
         )
+        self.scope.save(directory)
 
     def _load_state(self, directory: Path) -> None:
         state = read_json(directory / STATE_FILE, what="Replay-LoRA state")
@@ -473,6 +482,7 @@ class ReplayLoraEngine(Engine):
         if active not in names or (anchor is not None and not isinstance(anchor, list)):
             raise StateError(f"Replay-LoRA state in {directory} is inconsistent")
         domains = {name: self._read_domain(directory / DOMAINS_DIR / name, name) for name in names}
+        self.scope.load(directory)
         self.domains, self.active = domains, active
         self.anchor = None if anchor is None else [str(t) for t in anchor]
 

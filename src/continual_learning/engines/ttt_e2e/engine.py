@@ -28,6 +28,7 @@ import torch
 
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone
+from continual_learning.core.scope import Scope
 from continual_learning.core.self_edit import write_self_edits
 from continual_learning.core.self_study import (
     StudyTarget,
@@ -73,6 +74,7 @@ class TttE2eEngine(Engine):
         self.last_opened: dict[int, torch.Tensor] = {}
         """The neurons per layer the last document was allowed to change."""
         self._guard: list[StudyTarget] | None = None
+        self.scope = Scope(config.scope_threshold)
 
     # -- learning ------------------------------------------------------------------------------
 
@@ -100,6 +102,7 @@ class TttE2eEngine(Engine):
         )
         steps = self._plan(batches, study, guard)
         losses, parts = self._train(steps, opened, on_event)
+        self.scope.add(text)
         total = sum(dual.delta.intermediate for _, dual in self.layers)
         open_share = sum(int(n.numel()) for n in opened.values()) / total
         return LearnOutcome(
@@ -245,7 +248,11 @@ class TttE2eEngine(Engine):
     def applied(self) -> AbstractContextManager[None]:
         return self.layers.folded(self.backbone.model)
 
+    def covers(self, prompt: str) -> bool:
+        return self.scope.covers(prompt)
+
     def _clear_state(self) -> None:
+        self.scope.clear()
         self.layers.reset()
         self.layers.set_alpha(self.config.alpha_initial)
         self.last_opened = {}
@@ -259,6 +266,7 @@ class TttE2eEngine(Engine):
             save_file(self.gate.tensors(), str(directory / GATE_FILE))
             state["gate"] = self.gate.describe()
         atomic_write_json(directory / STATE_FILE, state)
+        self.scope.save(directory)
 
     def _load_state(self, directory: Path) -> None:
         from safetensors import SafetensorError
@@ -278,6 +286,7 @@ class TttE2eEngine(Engine):
             raise StateError(f"TTT-E2E state in {directory} is incomplete: {exc}") from None
         except SafetensorError as exc:
             raise StateError(f"TTT-E2E state in {directory} is corrupt: {exc}") from None
+        self.scope.load(directory)
         self.layers.load_tensors(deltas)
         self.layers.set_alpha(float(state["alpha"]))
         self.gate = gate
