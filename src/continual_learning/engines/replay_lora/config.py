@@ -65,11 +65,11 @@ class ReplayLoraConfig(SelfStudySettings):
         help="nll: next-token loss on the document | distill: KL to the in-context teacher on "
         "self-study prompts | mixed: both",
     )
-    scope_threshold: float = setting(
-        0.0,
+    scope_threshold: float = setting(  # measured: docs/results.md#scoped-learning
+        0.2,
         minimum=0.0,
         maximum=1.0,
-        help="the adapter answer only prompts whose TF-IDF cosine to a learned passage "
+        help="the adapter answers only prompts whose TF-IDF cosine to a learned passage "
         "is at least this (core/scope.py); 0: every prompt",
     )
     guard_share: float = setting(  # measured: docs/results.md#self-study

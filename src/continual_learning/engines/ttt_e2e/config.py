@@ -50,8 +50,8 @@ class TttE2eConfig(SelfStudySettings):
         help="nll: next-token loss on the document | distill: KL to the in-context teacher on "
         "self-study prompts | mixed: both",
     )
-    scope_threshold: float = setting(
-        0.0,
+    scope_threshold: float = setting(  # measured: docs/results.md#scoped-learning
+        0.2,
         minimum=0.0,
         maximum=1.0,
         help="the learned deltas answer only prompts whose TF-IDF cosine to a learned passage "
