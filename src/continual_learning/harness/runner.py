@@ -78,6 +78,7 @@ def compare(
     *,
     on_event: ProgressCallback | None = None,
 ) -> ComparisonReport:
+    environment = run_environment()  # the code that runs, not the code when the report is written
     results = []
     original = backbone.fingerprint()
     planned = with_baselines(runs)
@@ -85,13 +86,18 @@ def compare(
         emit_progress(on_event, "engines", index, len(planned), run.name)
         results.append(run_one(run, inputs, backbone, config, original, on_event))
     emit_progress(on_event, "engines", len(results), len(results), "done")
-    return comparison_report(results, inputs, config)
+    return comparison_report(results, inputs, config, environment=environment)
 
 
 def comparison_report(
-    results: Sequence[EngineResult], inputs: ComparisonInputs, config: AppConfig
+    results: Sequence[EngineResult],
+    inputs: ComparisonInputs,
+    config: AppConfig,
+    *,
+    environment: dict[str, str] | None = None,
 ) -> ComparisonReport:
-    """The report of ``results`` (baselines included), with recovery against both ceilings."""
+    """The report of ``results`` (baselines included), with recovery against both ceilings;
+    ``environment`` as recorded when the run started (default: now)."""
     results = with_recovery(list(results))
     return ComparisonReport(
         model=config.model.name,
@@ -102,7 +108,7 @@ def comparison_report(
         engines=tuple(results),
         batch_size=config.harness.batch_size,
         heldout_source=inputs.heldout_source,
-        environment=run_environment(),
+        environment=environment or run_environment(),
     )
 
 

@@ -95,6 +95,7 @@ def stream(
         raise DatasetError(f"--seeds must be at least 1, not {seeds}")
     planned = with_baselines(runs)
     original = backbone.fingerprint()
+    environment = run_environment()  # the code that runs, not the code when the report is written
     results: list[StreamRun] = []
     total = len(planned) * seeds
     for seed in range(seeds):
@@ -108,7 +109,7 @@ def stream(
             if backbone.weights_changed(original):
                 raise EngineError(f"{run.name} left the backbone modified after clear(): stopping")
     emit_progress(on_event, "stream", total, total, "done")
-    return stream_report(results, inputs, config, episodes=episodes, by=by)
+    return stream_report(results, inputs, config, episodes=episodes, by=by, environment=environment)
 
 
 def stream_report(
@@ -118,8 +119,10 @@ def stream_report(
     *,
     episodes: int,
     by: Split,
+    environment: dict[str, str] | None = None,
 ) -> StreamReport:
-    """The report of ``runs`` (every engine and order, baselines included), summarized."""
+    """The report of ``runs`` (every engine and order, baselines included), summarized;
+    ``environment`` as recorded when the run started (default: now)."""
     return StreamReport(
         model=config.model.name,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -132,7 +135,7 @@ def stream_report(
         summaries=tuple(summarize_stream(runs)),
         heldout_source=inputs.heldout_source,
         batch_size=config.harness.batch_size,
-        environment=run_environment(),
+        environment=environment or run_environment(),
     )
 
 
