@@ -202,10 +202,10 @@ class Engine(ABC):
         options: GenerationOptions,
         batch_size: int,
     ) -> dict[int, str]:
+        """Row index -> reply for the rows in ``order``, ``batch_size`` per ``generate`` call."""
         from continual_learning.core.row_logits import RowwiseLogits
 
         answers: dict[int, str] = {}
-
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
             processors = RowwiseLogits([prepared[i].logits_processors for i in rows])
