@@ -202,13 +202,10 @@ class AceEngine(Engine):
     ) -> list[tuple[Reflection, Curation]]:
         """Generate, Reflect and Curate for ``items`` against one playbook, each role's calls as
         one batch."""
-        max_tokens = self.generation_options().max_new_tokens
-        options = self.generation_options(max_tokens)
+        options = self.generation_options()
         conversations = [self._messages(draft, item.question, (), options) for item in items]
-        generations = [
-            read_generation(reply, draft)
-            for reply in self.llm.chat_many(conversations, max_tokens=max_tokens)
-        ]
+        replies = self.llm.chat_many(conversations, max_tokens=options.max_new_tokens)
+        generations = [read_generation(reply, draft) for reply in replies]
         attempts = [
             Attempt(
                 question=item.question,

@@ -77,15 +77,8 @@ def reflect_all(
     verdicts = [_scored(a) for a in attempts]  # None: the model has to judge it
     prompts = [_prompt(a, document, v) for a, v in zip(attempts, verdicts, strict=True)]
     asked = [i for i, prompt in enumerate(prompts) if prompt]
-    replies = dict(
-        zip(
-            asked,
-            llm.chat_many(
-                [[{"role": "user", "content": prompts[i]}] for i in asked], max_tokens=max_tokens
-            ),
-            strict=True,
-        )
-    )
+    conversations = [[{"role": "user", "content": prompts[i]}] for i in asked]
+    replies = dict(zip(asked, llm.chat_many(conversations, max_tokens=max_tokens), strict=True))
     return [
         _reflection(a, v, replies.get(i, ""))
         for i, (a, v) in enumerate(zip(attempts, verdicts, strict=True))
