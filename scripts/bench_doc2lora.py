@@ -1,7 +1,8 @@
 """Doc-to-LoRA measured: does the trained hypernetwork beat closed-book on paragraphs it never saw,
 and is learning as cheap as a forward pass?
 
-One run, on the default model with the shipped (or ``--hypernetwork``) hypernetwork:
+One run, on the default model with the shipped (or ``--hypernetwork``) hypernetwork, its one
+pass alone (``refine_steps: 0``; refinement is measured by ``scripts/bench_self_study.py``):
 
 1. **Held-out SQuAD**: paragraphs from the articles the trainer held out, each learned alone and
    then asked its answerable questions (episodes of one paragraph), through the comparison
@@ -166,7 +167,8 @@ def main() -> int:
     console = Console()
     config = load_config()
     backbone = load_backbone(config.model)
-    run = EngineRun(engine="doc2lora", overrides={"hypernetwork": args.hypernetwork})
+    one_pass = {"hypernetwork": args.hypernetwork, "refine_steps": 0}
+    run = EngineRun(engine="doc2lora", overrides=one_pass)
     squad = squad_paragraph_inputs(
         args.squad,
         paragraphs=args.paragraphs,

@@ -1,6 +1,8 @@
 """Validate Doc-to-LoRA on the configured model: the hypernetwork, the LoRA it writes, recall.
 
-Checks (the script exits 1 when one fails):
+It validates the hypernetwork's one pass (``refine_steps: 0``; refinement trains each LoRA for
+steps of its own and is measured in ``scripts/bench_self_study.py``), each question answered
+with the LoRA it is routed to (``composition``). Checks (the script exits 1 when one fails):
 
 1. the trained hypernetwork for this backbone loads (and was trained: steps > 0);
 2. learning a document writes a LoRA that changes the weights while the engine answers and is
@@ -27,6 +29,7 @@ from continual_learning.core.backbone import Backbone, load_backbone
 from continual_learning.core.perplexity import answer_nll
 from continual_learning.core.questions import fictional_fact_set
 from continual_learning.engines.registry import create_engine
+from continual_learning.harness import EngineRun
 from continual_learning.harness.validation import (
     Validation,
     contains_rate,
@@ -54,7 +57,8 @@ def main() -> int:
     )
     parser.add_argument("--max-passes", type=float, default=10.0)
     args = parser.parse_args()
-    config = validation_config(args)
+    one_pass = EngineRun(engine="doc2lora", overrides={"refine_steps": 0})
+    config = one_pass.config(validation_config(args))
     backbone = load_backbone(config.model)
     v = Validation(title=f"Doc-to-LoRA on {config.model.name} ({backbone.device})")
     engine = create_engine("doc2lora", backbone, config)
@@ -79,7 +83,7 @@ def main() -> int:
     for q in questions:
         messages = [system, {"role": "user", "content": q.question}]
         closed_losses.append(answer_nll(backbone, messages, q.answers[0]))
-        with engine.applied():
+        with engine.applied_to(q.question):
             lora_losses.append(answer_nll(backbone, messages, q.answers[0]))
     closed_loss, lora_loss = statistics.mean(closed_losses), statistics.mean(lora_losses)
     v.figures |= {"gold_answer_loss_closed_book": closed_loss, "gold_answer_loss_lora": lora_loss}

@@ -141,6 +141,7 @@ def test_a_comparison_redirected_to_a_file_writes_its_progress_there_while_it_ru
     assert "engines  0/4  started" in seen_while_running  # written before the run ended
     text = log.read_text()
     assert "answer jitrl_full  6/6" in text and "done in" in text
+    assert text.index("learn jitrl_full  0/") < text.index("answer jitrl_full  0/")
     assert text.index("answer jitrl_full") < text.index("report: ")  # progress came first
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["batch_size"] == 2

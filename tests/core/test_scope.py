@@ -34,6 +34,19 @@ def test_a_prompt_about_a_learned_document_is_in_scope_and_unrelated_text_is_not
     assert Scope(0.0, general=[]).covers(UNRELATED)  # threshold 0: always on
 
 
+def test_each_question_is_routed_to_its_own_document() -> None:
+    """``nearest`` names the learned document a question is about (Doc-to-LoRA's routing)."""
+    documents, questions = fictional_fact_set()
+    scope = Scope(0.2)
+    for document in documents:
+        scope.add(document.text)
+    index = {document.id: i for i, document in enumerate(documents)}
+    routed = [scope.nearest(q.question) == index[q.doc_id] for q in questions]
+    assert sum(routed) >= 0.9 * len(questions)
+    assert scope.nearest(UNRELATED) is None
+    assert Scope(0.2).nearest(UNRELATED) is None  # nothing learned
+
+
 def test_long_documents_are_compared_passage_by_passage() -> None:
     words = [f"w{i}" for i in range(200)]
     passages = passages_of(" ".join(words))

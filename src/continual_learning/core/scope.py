@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,7 +48,7 @@ class Scope:
             general = general_paragraphs("builtin", GENERAL_PARAGRAPHS, config_key="scope")
         self.general = list(general or ())
         self.documents: list[str] = []
-        self._fitted: tuple[TfidfVectorizer, spmatrix] | None = None
+        self._fitted: _Fitted | None = None
 
     @property
     def always(self) -> bool:
@@ -65,18 +66,30 @@ class Scope:
 
     def similarity(self, text: str) -> float:
         """The TF-IDF cosine between ``text`` and the learned passage most like it (0 if none)."""
-        if not self.documents:
-            return 0.0
-        vectorizer, passages = self._fit()
-        if passages is None:
-            return 0.0
-        from sklearn.metrics.pairwise import linear_kernel
-
-        return float(linear_kernel(vectorizer.transform([text]), passages).max())
+        return self._best(text)[1]
 
     def covers(self, text: str) -> bool:
         """Whether the learned change should apply to ``text``."""
         return self.always or self.similarity(text) >= self.threshold
+
+    def nearest(self, text: str) -> int | None:
+        """The learned document (its index, in the order added) with the passage most like
+        ``text``, if that passage reaches ``threshold``; None when nothing does."""
+        document, score = self._best(text)
+        return document if document is not None and score >= self.threshold else None
+
+    def _best(self, text: str) -> tuple[int | None, float]:
+        """The document of the passage most like ``text``, and their cosine (None, 0 if none)."""
+        if not self.documents:
+            return None, 0.0
+        fitted = self._fit()
+        if fitted.passages is None:
+            return None, 0.0
+        from sklearn.metrics.pairwise import linear_kernel
+
+        scores = linear_kernel(fitted.vectorizer.transform([text]), fitted.passages)[0]
+        best = int(scores.argmax())
+        return fitted.owners[best], float(scores[best])
 
     def save(self, directory: Path) -> None:
         atomic_write_json(directory / SCOPE_FILE, {"documents": self.documents})
@@ -94,18 +107,28 @@ class Scope:
         for document in documents:
             self.add(document)
 
-    def _fit(self) -> tuple[TfidfVectorizer, spmatrix | None]:
+    def _fit(self) -> _Fitted:
         if self._fitted is None:
             from sklearn.feature_extraction.text import TfidfVectorizer
 
-            passages = [p for doc in self.documents for p in passages_of(doc)]
+            owned = [(i, p) for i, doc in enumerate(self.documents) for p in passages_of(doc)]
+            passages = [p for _, p in owned]
             vectorizer = TfidfVectorizer(stop_words="english", sublinear_tf=True)
             try:
                 vectorizer.fit([*passages, *self.general])
-                self._fitted = (vectorizer, vectorizer.transform(passages))
             except ValueError:  # nothing but stop words: no prompt can be recognised
-                return vectorizer, None
+                return _Fitted(vectorizer, None, [])
+            owners = [i for i, _ in owned]
+            self._fitted = _Fitted(vectorizer, vectorizer.transform(passages), owners)
         return self._fitted
+
+
+@dataclass(frozen=True)
+class _Fitted:
+    vectorizer: TfidfVectorizer
+    passages: spmatrix | None
+    owners: list[int]
+    """The document each passage (row of ``passages``) was cut from."""
 
 
 def passages_of(text: str) -> list[str]:

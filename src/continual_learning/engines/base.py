@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,6 +49,8 @@ from continual_learning.types import EngineInfo, InfoItem, LearnReport, Progress
 
 ProgressCallback = Callable[[ProgressEvent], None]
 STATE_META = "meta.json"
+ALL_LEARNED = "all"
+"""The route (:meth:`Engine.route`) of a prompt that everything an engine learned answers."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -158,8 +160,8 @@ class Engine(ABC):
             return [self.generate(p, max_new_tokens=max_new_tokens) for p in prompts]
         options = self.generation_options(max_new_tokens)
         prepared = [self._prepare(p, history=(), options=options) for p in prompts]
-        scoped = [self.covers(p) for p in prompts]
-        return self._answer_prepared(prepared, options, batch_size, scoped=scoped)
+        routes = [self.route(p) for p in prompts]
+        return self._answer_prepared(prepared, options, batch_size, routes=routes)
 
     def answer(
         self,
@@ -180,18 +182,20 @@ class Engine(ABC):
         options: GenerationOptions,
         batch_size: int,
         *,
-        scoped: Sequence[bool] | None = None,
+        routes: Sequence[Hashable | None] | None = None,
     ) -> list[str]:
         """Decode prepared prompts ``batch_size`` at a time, shortest first, in their order;
-        the prompts ``scoped`` marks False are answered without :meth:`applied`."""
+        the prompts of each route (:meth:`route`; default: all of what was learned) together,
+        inside :meth:`applied_for` that route."""
         encoded = [self.backbone.encode_chat(p.messages) for p in prepared]
         order = sorted(range(len(prepared)), key=lambda i: encoded[i].shape[1])
+        groups: dict[Hashable | None, list[int]] = {}
+        for i in order:
+            groups.setdefault(ALL_LEARNED if routes is None else routes[i], []).append(i)
         answers: dict[int, str] = {}
-        for in_scope in (True, False):
-            rows = [i for i in order if (scoped is None or scoped[i]) == in_scope]
-            if rows:
-                with self.applied() if in_scope else nullcontext():
-                    answers |= self._decode_rows(prepared, encoded, rows, options, batch_size)
+        for route, rows in groups.items():
+            with self.applied_for(route):
+                answers |= self._decode_rows(prepared, encoded, rows, options, batch_size)
         return [answers[i] for i in range(len(prepared))]
 
     def _decode_rows(
@@ -239,10 +243,21 @@ class Engine(ABC):
         scopes its learning to prompts about what it learned (``core/scope.py``)."""
         return True
 
+    def route(self, prompt: str) -> Hashable | None:
+        """Which part of what the engine learned answers ``prompt``: a key that
+        :meth:`applied_for` understands, or None for the untouched backbone. By default all of
+        it (:data:`ALL_LEARNED`) for the prompts the engine :meth:`covers`; an engine that
+        keeps separate learned parts (Doc-to-LoRA's per-chunk LoRAs) may name one."""
+        return ALL_LEARNED if self.covers(prompt) else None
+
+    def applied_for(self, route: Hashable | None) -> AbstractContextManager[None]:
+        """:meth:`applied` for the prompts :meth:`route` sends to ``route``; nothing for None."""
+        return nullcontext() if route is None else self.applied()
+
     def applied_to(self, text: str) -> AbstractContextManager[None]:
-        """:meth:`applied` for a text the engine :meth:`covers`, else nothing: what anything
-        that runs the backbone on one text for the engine enters (held-out perplexity)."""
-        return self.applied() if self.covers(text) else nullcontext()
+        """What anything that runs the backbone on one text for the engine enters (held-out
+        perplexity, :meth:`generate`): the learned part that text is routed to, if any."""
+        return self.applied_for(self.route(text))
 
     def lora_adapter(self) -> LoraAdapter | None:
         """What the engine learned as one LoRA adapter (``export`` writes it as a peft folder),

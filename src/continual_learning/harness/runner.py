@@ -34,6 +34,7 @@ from continual_learning.harness.inputs import ComparisonInputs
 from continual_learning.types import (
     AnswerRecord,
     ComparisonReport,
+    Document,
     EngineResult,
     ForgettingResult,
     ProgressEvent,
@@ -160,7 +161,7 @@ def _measure(
     for documents, questions in inputs.episodes():
         engine.clear()
         started = time.perf_counter()
-        tokens += sum(engine.learn(d.text, doc_id=d.id).tokens for d in documents)
+        tokens += learn_documents(engine, documents, on_event)
         learn_seconds += time.perf_counter() - started
         result = evaluate(engine, questions, batch_size=batch_size, on_event=on_event)
         eval_seconds += result.seconds
@@ -184,6 +185,20 @@ def _measure(
         forgetting=_forgetting(before, after, inputs),
         answers=tuple(records),
     )
+
+
+def learn_documents(
+    engine: Engine, documents: Sequence[Document], on_event: ProgressCallback | None
+) -> int:
+    """Learn ``documents`` in order, with a progress line per document (and the engine's own
+    progress within it); returns the tokens learned."""
+    task = f"learn {engine.key}"
+    tokens = 0
+    for done, document in enumerate(documents):
+        emit_progress(on_event, task, done, len(documents), document.id)
+        tokens += engine.learn(document.text, doc_id=document.id, on_event=on_event).tokens
+    emit_progress(on_event, task, len(documents), len(documents), "done")
+    return tokens
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from continual_learning.harness.runner import (
     ProgressCallback,
     emit_progress,
     failure_reason,
+    learn_documents,
     measure_heldout,
     seed_everything,
     with_baselines,
@@ -190,8 +191,7 @@ def _through_stream(  # type: ignore[no-untyped-def]
     learn_seconds = eval_seconds = 0.0
     for t, episode in enumerate(order, 1):
         began = time.perf_counter()
-        for document in episode:
-            engine.learn(document.text, doc_id=document.id)
+        learn_documents(engine, episode, on_event)
         learn_seconds += time.perf_counter() - began
         asked = evaluate(engine, questions, batch_size=batch_size, on_event=on_event)
         eval_seconds += asked.seconds

@@ -11,6 +11,7 @@ import torch
 from continual_learning.core.backbone import Backbone, weights_fingerprint
 from continual_learning.core.perplexity import answer_nll
 from continual_learning.core.questions import fictional_fact_set
+from continual_learning.engines.base import ALL_LEARNED
 from continual_learning.engines.doc2lora.engine import Doc2LoraEngine
 from continual_learning.engines.registry import create_engine
 from continual_learning.errors import EngineError, StateError
@@ -22,7 +23,9 @@ QUESTION = "What is the capital of Velmoria?"
 
 
 def _engine(backbone: Backbone, **settings) -> Doc2LoraEngine:  # type: ignore[no-untyped-def]
-    section = {"hypernetwork": str(plumbing_hypernetwork()), **settings}
+    # The written LoRA itself (one pass): these tests are about what the hypernetwork writes
+    # and how chunks compose; refinement is tested on the real model (core/test_self_study.py).
+    section = {"hypernetwork": str(plumbing_hypernetwork()), "refine_steps": 0, **settings}
     config = make_config(doc2lora=section, generation={"max_new_tokens": 8})
     return create_engine("doc2lora", backbone, config)  # type: ignore[return-value]
 
@@ -61,6 +64,56 @@ def test_chunks_compose_by_rank_and_clear_restores_the_backbone(tiny_backbone: B
     assert engine.generate(QUESTION) == before and engine.effective_rank == 0
 
 
+DREM = "The drem is the money of Velmoria, printed in Lusk."
+UNRELATED = "Normans gave their name to Normandy, a region in northern France."
+
+
+def _logits(engine: Doc2LoraEngine, text: str) -> torch.Tensor:
+    ids = engine.backbone.tokenizer(text, return_tensors="pt")["input_ids"]
+    with engine.applied_to(text), torch.no_grad():
+        return engine.backbone.model(input_ids=ids).logits
+
+
+def test_routed_composition_answers_with_the_nearest_chunk_alone(
+    tiny_backbone: Backbone, tmp_path: Path
+) -> None:
+    """Each prompt gets the LoRA of the chunk most like it, at the scale it was written for
+    (as if that chunk were all the engine had learned); an unrelated prompt gets none."""
+    routed = _engine(tiny_backbone, composition="routed")
+    routed.learn(DOC, doc_id="velmoria")
+    routed.learn(DREM, doc_id="drem")
+    alone = _engine(tiny_backbone)
+    alone.learn(DREM, doc_id="drem")
+    question = "What is the money of Velmoria called, the drem?"
+    assert routed.route(question) == 1 and routed.route(UNRELATED) is None
+    torch.testing.assert_close(_logits(routed, question), _logits(alone, question))
+    untouched = _logits(_engine(tiny_backbone), UNRELATED)  # nothing learned
+    assert torch.equal(_logits(routed, UNRELATED), untouched)
+    prompts = [question, UNRELATED, QUESTION]
+    assert routed.generate_many(prompts, batch_size=3) == [routed.generate(p) for p in prompts]
+    routed.save(tmp_path / "state")
+    fresh = _engine(tiny_backbone, composition="routed")
+    fresh.load(tmp_path / "state")
+    assert [fresh.route(p) for p in prompts] == [routed.route(p) for p in prompts]
+    torch.testing.assert_close(_logits(fresh, question), _logits(routed, question))
+
+
+def test_a_state_saved_before_routing_composes_by_the_mean(
+    tiny_backbone: Backbone, tmp_path: Path
+) -> None:
+    engine = _engine(tiny_backbone)
+    engine.learn(DREM, doc_id="drem")
+    engine.save(tmp_path / "state")
+    chunks = tmp_path / "state" / "chunks.json"
+    chunks.write_text('{"sources": ["drem"]}')  # no chunk texts, as saved before routing
+    routed = _engine(tiny_backbone, composition="routed")
+    routed.load(tmp_path / "state")
+    assert routed.route(UNRELATED) == ALL_LEARNED
+    chunks.write_text('{"sources": ["drem"], "texts": ["one", "two"]}')
+    with pytest.raises(StateError, match="malformed"):
+        routed.load(tmp_path / "state")
+
+
 def test_max_chunks_drops_the_oldest(tiny_backbone: Backbone) -> None:
     engine = _engine(tiny_backbone, chunk_tokens=32, max_chunks=2)
     engine.learn(DOC, doc_id="velmoria")
@@ -97,7 +150,8 @@ def test_the_shipped_hypernetwork_puts_the_document_into_the_weights(
 ) -> None:
     """The trained file loads by default, and the LoRA it writes from a document it never saw
     makes the document's answers likelier without the document in the prompt."""
-    engine = create_engine("doc2lora", real_backbone, make_config())
+    one_pass = make_config(doc2lora={"refine_steps": 0})  # the hypernetwork's LoRA alone
+    engine = create_engine("doc2lora", real_backbone, one_pass)
     trained = {item.label: item.value for item in engine.info().details}["trained"]
     assert trained.startswith("1200 steps on cuda")
     document, questions = fictional_fact_set()

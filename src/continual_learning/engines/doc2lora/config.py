@@ -25,16 +25,29 @@ class Doc2LoraConfig(SelfStudySettings):
     max_chunks: int = setting(
         64, minimum=1, maximum=4096, help="chunks kept at most; the oldest are dropped past it"
     )
-    composition: Literal["mean", "sum"] = setting(
-        "mean",
-        help="mean: the chunks' updates are averaged (scaling 1/chunks) | sum: added as they are",
+    composition: Literal["routed", "mean", "sum"] = setting(
+        "routed",
+        help="routed: each prompt gets the LoRA of the chunk most like it, alone | mean: every "
+        "chunk's update averaged (scaling 1/chunks) | sum: added as they are",
     )
-    # Refinement: self-study distillation steps from the written LoRA (refine.py)
+    scope_threshold: float = setting(
+        0.2,
+        minimum=0.0,
+        maximum=1.0,
+        help="routed: a prompt whose TF-IDF similarity to every chunk is below this gets no "
+        "LoRA (core/scope.py); 0: always the nearest chunk",
+    )
+    # Refinement: self-study steps from the written LoRA (refine.py)
     refine_steps: int = setting(
-        0, minimum=0, maximum=10_000, help="distillation steps per chunk after writing; 0: one pass"
+        32, minimum=0, maximum=10_000, help="refinement steps per chunk after writing; 0: one pass"
+    )
+    refine_objective: Literal["nll", "distill", "mixed"] = setting(
+        "nll",
+        help="nll: next-token loss on the chunk | distill: KL to the in-context teacher on "
+        "study prompts | mixed: both",
     )
     refine_from: Literal["hypernetwork", "zero"] = setting(
-        "hypernetwork",
+        "zero",
         help="hypernetwork: refine the written LoRA | zero: start from a zero update",
     )
     refine_lr: float = setting(1e-3, minimum=1e-7, maximum=1.0, help="Adam step size")

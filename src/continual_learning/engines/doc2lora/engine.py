@@ -3,11 +3,14 @@
 Learning a document runs the frozen backbone once over each chunk, hands the hidden states
 entering every decoder layer to the Perceiver hypernetwork (``hypernetwork.py``), and keeps the
 rank-r ``A`` and ``B`` it writes. No gradient step is taken, unless ``refine_steps`` asks for
-self-study steps from the written LoRA (``refine.py``). Answering puts every chunk's factors
-into the backbone as one LoRA adapter of rank ``r x chunks`` (``injection.py``), scaled to the
-mean of the chunks' updates by default (``composition``) and folded into the target weights for
-as long as the engine answers (``core/lora.py``), and asks the question without the document:
-what the model knows about it is in the adapter.
+refinement steps from the written LoRA (``refine.py``). Answering puts LoRA factors into the
+backbone (``injection.py``), folded into the target weights for as long as the engine answers
+(``core/lora.py``), and asks the question without the document: what the model knows about it
+is in the adapter. Which factors is ``composition``: every chunk's, as one adapter of rank
+``r x chunks`` scaled to the mean of their updates (``mean``) or their sum (``sum``); or only
+the chunk whose text is most like the prompt, at the scale the hypernetwork wrote it for
+(``routed``, ``core/scope.py``), as the hypernetwork was trained and as the Doc-to-LoRA paper
+answers: one document's LoRA per question.
 
 ``doc`` mode splits a document into ``chunk_tokens`` chunks; ``text`` mode reads a short task
 description as one chat turn, one chunk. The hypernetwork must have been trained for this
@@ -18,7 +21,7 @@ an untrained hypernetwork writes a LoRA that does nothing, and a random one writ
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -29,8 +32,9 @@ from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone
 from continual_learning.core.chunking import chunk_text
 from continual_learning.core.corpus import general_paragraphs
-from continual_learning.core.lora import lora_config, lora_folded
+from continual_learning.core.lora import LoraWeights, lora_config, lora_folded
 from continual_learning.core.peft_export import LoraAdapter
+from continual_learning.core.scope import Scope
 from continual_learning.core.self_study import (
     StudyTarget,
     document_targets,
@@ -38,7 +42,7 @@ from continual_learning.core.self_study import (
 )
 from continual_learning.core.storage import atomic_write_json, read_json
 from continual_learning.core.weight_folding import FoldCache
-from continual_learning.engines.base import Engine, LearnOutcome, ProgressCallback
+from continual_learning.engines.base import ALL_LEARNED, Engine, LearnOutcome, ProgressCallback
 from continual_learning.engines.doc2lora.activations import chunk_activations, task_activations
 from continual_learning.engines.doc2lora.config import Doc2LoraConfig
 from continual_learning.engines.doc2lora.hypernetwork import LoraFactors
@@ -47,7 +51,7 @@ from continual_learning.engines.doc2lora.injection import (
     configured_shape,
     peft_weights,
 )
-from continual_learning.engines.doc2lora.refine import refine, zero_update
+from continual_learning.engines.doc2lora.refine import RefinePlan, refine, zero_update
 from continual_learning.engines.doc2lora.weights_file import (
     check_fits,
     load_hypernetwork,
@@ -80,7 +84,10 @@ class Doc2LoraEngine(Engine):
         self.chunks: list[LoraFactors] = []
         self.chunk_sources: list[str] = []
         """The doc id each chunk's factors came from, in learning order."""
+        self.scope = Scope(config.scope_threshold)
+        """The chunks' texts, in the same order: where ``routed`` sends a prompt."""
         self._weights: dict[str, torch.Tensor] | None = None
+        self._chunk_weights: dict[int, LoraWeights] = {}
         self._folds = FoldCache()
         self._guard: list[StudyTarget] | None = None
 
@@ -123,7 +130,7 @@ class Doc2LoraEngine(Engine):
                 losses += refine_losses
             written.append(factors)
             _emit(on_event, "writing LoRA", index, len(pieces))
-        dropped = self._keep(written, doc_id)
+        dropped = self._keep(written, [piece for piece, _ in pieces], doc_id)
         tokens = sum(activations.shape[1] for _, activations in pieces)
         figures = (
             Figure(name="chunks", value=len(written)),
@@ -149,23 +156,31 @@ class Doc2LoraEngine(Engine):
     def _refined(
         self, piece: str, factors: LoraFactors, on_event: ProgressCallback | None
     ) -> tuple[LoraFactors, list[float]]:
-        """The written factors (or a zero update) after ``refine_steps`` self-study steps."""
+        """The written factors (or a zero update) after ``refine_steps`` steps."""
         c = self.config
-        _emit(on_event, "teacher answers", 0, 1)
-        system = self.generation.system_prompt
-        study = document_targets(self.backbone, piece, c, system_prompt=system)
-        if not study:
+        study: list[StudyTarget] = []
+        if c.refine_objective != "nll":
+            _emit(on_event, "teacher answers", 0, 1)
+            system = self.generation.system_prompt
+            study = document_targets(self.backbone, piece, c, system_prompt=system)
+        chunk = self.backbone.tokenizer(piece, return_tensors="pt")["input_ids"]
+        plan = RefinePlan.build(
+            c.refine_objective,
+            chunk.to(self.backbone.device) if chunk.shape[1] >= 2 else None,
+            study,
+            self._guard_targets(),
+            steps=c.refine_steps,
+            batch_size=c.study_batch,
+            guard_share=c.guard_share,
+        )
+        if plan.chunk is None and not study:
             return factors, []
         start = zero_update(factors, seed=len(self.chunks)) if c.refine_from == "zero" else factors
         return refine(
             self.backbone,
             start,
-            study,
-            self._guard_targets(),
-            steps=c.refine_steps,
+            plan,
             learning_rate=c.refine_lr,
-            batch_size=c.study_batch,
-            guard_share=c.guard_share,
             on_step=lambda done, total, loss: _emit(on_event, "refine", done, total, loss),
         )
 
@@ -179,20 +194,49 @@ class Doc2LoraEngine(Engine):
             self._guard = general_targets(self.backbone, texts, c, system_prompt=system)
         return self._guard
 
-    def _keep(self, written: list[LoraFactors], doc_id: str) -> int:
+    def _keep(self, written: list[LoraFactors], texts: list[str], doc_id: str) -> int:
         """Add the new chunks; past ``max_chunks`` drop the oldest. Returns how many dropped."""
         self.chunks += written
         self.chunk_sources += [doc_id] * len(written)
+        kept_texts = [*self.scope.documents, *texts]
         dropped = max(0, len(self.chunks) - self.config.max_chunks)
-        del self.chunks[:dropped], self.chunk_sources[:dropped]
-        self._weights = None
+        del self.chunks[:dropped], self.chunk_sources[:dropped], kept_texts[:dropped]
+        self._set_chunk_texts(kept_texts)
+        self._weights, self._chunk_weights = None, {}
         return dropped
+
+    def _set_chunk_texts(self, texts: list[str]) -> None:
+        self.scope.clear()
+        for text in texts:
+            self.scope.add(text)
 
     # -- answering ------------------------------------------------------------------------------
 
     @property
     def effective_rank(self) -> int:
         return self.config.rank * len(self.chunks)
+
+    @property
+    def routed(self) -> bool:
+        """Whether each prompt gets one chunk's LoRA: ``routed`` composition, and every chunk's
+        text known (a state saved before routing has none: it composes by the mean)."""
+        return self.config.composition == "routed" and len(self.scope.documents) == len(self.chunks)
+
+    def route(self, prompt: str) -> Hashable | None:
+        """``routed``: the chunk whose text is most like ``prompt`` (None below
+        ``scope_threshold``); otherwise every chunk."""
+        if not self.chunks:
+            return None
+        if not self.routed:
+            return ALL_LEARNED
+        return self.scope.nearest(prompt)
+
+    def applied_for(self, route: Hashable | None) -> AbstractContextManager[Any]:
+        if route is None or not self.chunks:
+            return nullcontext()
+        if isinstance(route, int):
+            return self._chunk_adapter(route)
+        return self.applied()
 
     def applied(self) -> AbstractContextManager[Any]:
         if not self.chunks:
@@ -207,6 +251,16 @@ class Doc2LoraEngine(Engine):
         with lora_folded(self.backbone.model, config, adapter.weights, self._folds):
             yield
 
+    @contextmanager
+    def _chunk_adapter(self, index: int) -> Iterator[None]:
+        """One chunk's LoRA at the scale the hypernetwork wrote it for (alpha = rank)."""
+        if index not in self._chunk_weights:
+            self._chunk_weights[index] = peft_weights(self.backbone.model, self.chunks[index])
+        rank = self.config.rank
+        config = lora_config(rank, float(rank), 0.0, self.config.target_modules)
+        with lora_folded(self.backbone.model, config, self._chunk_weights[index], self._folds):
+            yield
+
     def lora_adapter(self) -> LoraAdapter | None:
         """Every chunk's factors as one adapter of rank ``rank x chunks``."""
         if not self.chunks:
@@ -217,12 +271,14 @@ class Doc2LoraEngine(Engine):
         # peft scales the update by alpha / r. alpha = r adds exactly the sum of every chunk's
         # B A x; alpha = r / chunks adds their mean. The hypernetwork was trained one chunk at a
         # time, and twelve documents' updates added up drown the model (it answers "document
-        # document ..."), so the mean is the default.
-        alpha = rank / len(self.chunks) if self.config.composition == "mean" else rank
+        # document ..."). A routed engine has no single adapter; it exports the mean.
+        alpha = rank if self.config.composition == "sum" else rank / len(self.chunks)
         card = (
             f"{len(self.chunks)} chunks written by a hypernetwork trained {self.card.steps} steps",
             f"composition {self.config.composition}, refine steps {self.config.refine_steps}",
         )
+        if self.routed:
+            card += ("the engine answers each prompt with one chunk's LoRA; this is their mean",)
         return LoraAdapter(
             weights=self._weights,
             rank=rank,
@@ -234,7 +290,8 @@ class Doc2LoraEngine(Engine):
     # -- state ------------------------------------------------------------------------------------
 
     def _clear_state(self) -> None:
-        self.chunks, self.chunk_sources, self._weights = [], [], None
+        self.chunks, self.chunk_sources, self._weights, self._chunk_weights = [], [], None, {}
+        self.scope.clear()
         self._folds.clear()
 
     def _save_state(self, directory: Path) -> None:
@@ -248,7 +305,10 @@ class Doc2LoraEngine(Engine):
         }
         if tensors:
             save_file(tensors, str(directory / FACTORS_FILE))
-        atomic_write_json(directory / CHUNKS_FILE, {"sources": self.chunk_sources})
+        atomic_write_json(
+            directory / CHUNKS_FILE,
+            {"sources": self.chunk_sources, "texts": self.scope.documents},
+        )
 
     def _load_state(self, directory: Path) -> None:
         from safetensors import SafetensorError
@@ -257,13 +317,16 @@ class Doc2LoraEngine(Engine):
         data = read_json(directory / CHUNKS_FILE, what="Doc-to-LoRA chunk list")
         try:
             sources = [str(s) for s in data["sources"]]
+            texts = _chunk_texts(data, len(sources))
             tensors = load_file(str(directory / FACTORS_FILE)) if sources else {}
             chunks = [self._read_chunk(tensors, i) for i in range(len(sources))]
         except SafetensorError as exc:
             raise StateError(f"Doc-to-LoRA factors in {directory} are corrupt: {exc}") from None
-        except (KeyError, TypeError) as exc:
+        except (KeyError, TypeError, ValueError) as exc:
             raise StateError(f"Doc-to-LoRA state in {directory} is malformed: {exc}") from None
-        self.chunks, self.chunk_sources, self._weights = chunks, sources, None
+        self.chunks, self.chunk_sources = chunks, sources
+        self._weights, self._chunk_weights = None, {}
+        self._set_chunk_texts(texts)
 
     def _read_chunk(self, tensors: dict[str, torch.Tensor], index: int) -> LoraFactors:
         shape = self.hypernetwork.shape
@@ -300,6 +363,16 @@ class Doc2LoraEngine(Engine):
             InfoItem(label="composition", value=self.config.composition),
             InfoItem(label="targets", value=", ".join(self.config.target_modules)),
         ]
+
+
+def _chunk_texts(data: dict[str, Any], count: int) -> list[str]:
+    """The chunks' texts saved beside their sources; none from a state saved before routing."""
+    texts = data.get("texts", [])
+    if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+        raise TypeError("'texts' must be a list of texts")
+    if texts and len(texts) != count:
+        raise ValueError(f"{len(texts)} chunk texts for {count} chunks")
+    return texts
 
 
 def _emit(

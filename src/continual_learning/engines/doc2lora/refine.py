@@ -1,9 +1,10 @@
 """Refinement: the hypernetwork's LoRA as the starting point of a few self-study steps.
 
 A hypernetwork's one-pass output is a better *starting point* than a final answer (HyperLlama,
-arXiv 2402.16817): ``refine_steps`` steps of distillation (``core/self_study.py``: the frozen
-backbone with the document in its prompt is the teacher, the backbone with this LoRA and no
-document the student) move the written ``A`` and ``B`` toward what the document says. Starting
+arXiv 2402.16817): ``refine_steps`` steps move the written ``A`` and ``B`` toward what the
+document says, by the next-token loss on the chunk (``nll``), by distillation (``distill``,
+``core/self_study.py``: the frozen backbone with the document in its prompt is the teacher, the
+backbone with this LoRA and no document the student), or both. Starting
 instead from a zero update (``refine_from: zero``, peft's initialisation: ``A`` small and random,
 ``B`` zero) with the same steps measures what the hypernetwork itself contributes.
 """
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
 
 from continual_learning.core.backbone import Backbone
-from continual_learning.core.self_study import StudyTarget, distill_loss
+from continual_learning.core.self_study import StudyTarget, distill_loss, guard_count
 from continual_learning.core.self_study import batches as study_batches
 from continual_learning.engines.doc2lora.hypernetwork import LoraFactors
 from continual_learning.engines.doc2lora.injection import hooked
@@ -38,39 +40,87 @@ def zero_update(factors: LoraFactors, seed: int) -> LoraFactors:
 def refine(
     backbone: Backbone,
     factors: LoraFactors,
-    study: Sequence[StudyTarget],
-    guard: Sequence[StudyTarget],
+    plan: RefinePlan,
     *,
-    steps: int,
     learning_rate: float,
-    batch_size: int,
-    guard_share: float,
     on_step: Callable[[int, int, float], None] | None = None,
 ) -> tuple[LoraFactors, list[float]]:
-    """``steps`` Adam steps on ``factors`` fitting the student to the teacher on ``study``
-    (with ``guard_share`` of each step fitted to the frozen backbone on ``guard``); returns the
-    refined factors (detached) and every step's loss."""
+    """The steps of ``plan`` (Adam) on ``factors``; returns the refined factors (detached) and
+    every step's loss."""
     trainable = {
         name: (a.detach().clone().requires_grad_(True), b.detach().clone().requires_grad_(True))
         for name, (a, b) in factors.items()
     }
     optimizer = torch.optim.Adam([t for pair in trainable.values() for t in pair], lr=learning_rate)
-    epochs = max(1, math.ceil(steps * batch_size / max(1, len(study))))
-    plan = study_batches(
-        study, guard, batch_size=batch_size, epochs=epochs, guard_share=guard_share
-    )[:steps]
     losses: list[float] = []
     with torch.enable_grad(), hooked(backbone.model, trainable):
-        for number, (rows, extra) in enumerate(plan, 1):
-            loss = distill_loss(backbone, rows)
-            if extra:
-                loss = (1.0 - guard_share) * loss + guard_share * distill_loss(backbone, extra)
+        for number, step in enumerate(plan.steps, 1):
+            loss = plan.loss(backbone, step)
             loss.backward()
             optimizer.step()
             optimizer.zero_grad(set_to_none=True)
             losses.append(round(loss.item(), 4))
             if on_step is not None:
-                on_step(number, len(plan), losses[-1])
+                on_step(number, len(plan.steps), losses[-1])
     if not all(math.isfinite(x) for x in losses):
         raise StateError("Doc-to-LoRA refinement diverged (non-finite loss): lower refine_lr")
     return {name: (a.detach(), b.detach()) for name, (a, b) in trainable.items()}, losses
+
+
+@dataclass(frozen=True)
+class RefineStep:
+    study: list[StudyTarget]
+    guard: list[StudyTarget]
+
+
+@dataclass(frozen=True)
+class RefinePlan:
+    """What each refinement step fits: the chunk's next tokens (``nll``), the teacher's answers
+    to study prompts about it (``distill``), or both (``mixed``, their mean); each blended with
+    ``guard_share`` of general text held to the frozen backbone."""
+
+    objective: str
+    chunk: torch.Tensor | None
+    """The chunk's token ids (1, n), for nll."""
+    steps: list[RefineStep]
+    guard_share: float
+
+    @classmethod
+    def build(
+        cls,
+        objective: str,
+        chunk: torch.Tensor | None,
+        study: Sequence[StudyTarget],
+        guard: Sequence[StudyTarget],
+        *,
+        steps: int,
+        batch_size: int,
+        guard_share: float,
+    ) -> RefinePlan:
+        """``steps`` steps; study prompts in shuffled mini-batches (as many passes as needed),
+        guard rows round-robin."""
+        if objective == "nll" or not study:
+            extra = guard_count(1, guard_share) if guard else 0
+            rows = [
+                RefineStep([], [guard[(i * extra + j) % len(guard)] for j in range(extra)])
+                for i in range(steps)
+            ]
+            return cls("nll", chunk, rows, guard_share)
+        epochs = max(1, math.ceil(steps * batch_size / len(study)))
+        plan = study_batches(
+            study, guard, batch_size=batch_size, epochs=epochs, guard_share=guard_share
+        )[:steps]
+        chunk = chunk if objective == "mixed" else None
+        return cls(objective, chunk, [RefineStep(r, g) for r, g in plan], guard_share)
+
+    def loss(self, backbone: Backbone, step: RefineStep) -> torch.Tensor:
+        parts = []
+        if self.chunk is not None:
+            parts.append(backbone.model(input_ids=self.chunk, labels=self.chunk).loss)
+        if step.study:
+            parts.append(distill_loss(backbone, step.study))
+        loss = torch.stack(parts).mean()
+        if step.guard:
+            share = self.guard_share
+            loss = (1.0 - share) * loss + share * distill_loss(backbone, step.guard)
+        return loss
