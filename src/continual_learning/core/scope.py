@@ -64,6 +64,11 @@ class Scope:
         self.documents.clear()
         self._fitted = None
 
+    def replace(self, documents: Sequence[str]) -> None:
+        """Forget what was added; these ``documents`` instead, in this order."""
+        self.documents = list(documents)
+        self._fitted = None
+
     def similarity(self, text: str) -> float:
         """The TF-IDF cosine between ``text`` and the learned passage most like it (0 if none)."""
         return self._best(text)[1]
@@ -104,8 +109,7 @@ class Scope:
         documents = data.get("documents") if isinstance(data, dict) else None
         if not isinstance(documents, list) or not all(isinstance(d, str) for d in documents):
             raise StateError(f"{path} is malformed: 'documents' must be a list of texts")
-        for document in documents:
-            self.add(document)
+        self.replace(documents)
 
     def _fit(self) -> _Fitted:
         if self._fitted is None:

@@ -201,14 +201,9 @@ class Doc2LoraEngine(Engine):
         kept_texts = [*self.scope.documents, *texts]
         dropped = max(0, len(self.chunks) - self.config.max_chunks)
         del self.chunks[:dropped], self.chunk_sources[:dropped], kept_texts[:dropped]
-        self._set_chunk_texts(kept_texts)
+        self.scope.replace(kept_texts)
         self._weights, self._chunk_weights = None, {}
         return dropped
-
-    def _set_chunk_texts(self, texts: list[str]) -> None:
-        self.scope.clear()
-        for text in texts:
-            self.scope.add(text)
 
     # -- answering ------------------------------------------------------------------------------
 
@@ -326,7 +321,7 @@ class Doc2LoraEngine(Engine):
             raise StateError(f"Doc-to-LoRA state in {directory} is malformed: {exc}") from None
         self.chunks, self.chunk_sources = chunks, sources
         self._weights, self._chunk_weights = None, {}
-        self._set_chunk_texts(texts)
+        self.scope.replace(texts)
 
     def _read_chunk(self, tensors: dict[str, torch.Tensor], index: int) -> LoraFactors:
         shape = self.hypernetwork.shape
