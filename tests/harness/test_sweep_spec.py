@@ -115,3 +115,25 @@ def test_an_unknown_engine_and_unreadable_files_are_clear_errors(tmp_path: Path)
 def test_the_shipped_specs_read(path: Path) -> None:
     spec = read_spec(path)
     assert spec.jobs()  # every shipped spec has work in it
+
+
+def test_a_squad_dataset_learns_its_paragraphs_episode_by_episode(
+    squad_dev_path: Path, tmp_path: Path
+) -> None:
+    from continual_learning.config.loader import load_config
+    from continual_learning.harness.sweep.run import dataset_inputs
+
+    spec = parse_spec(
+        {
+            "mode": "compare",
+            "datasets": [{"name": "squad", "n": 6, "last_articles": 5, "episode_size": 2}],
+            "engines": ["jitrl-mvp"],
+            "heldout": 2,
+        }
+    )
+    config = load_config(
+        user_path=tmp_path / "none.yaml", environ={"CL__SQUAD__PATH": str(squad_dev_path)}
+    )
+    inputs = dataset_inputs(spec.datasets[0], spec, config)
+    assert [len(documents) for documents, _ in inputs.episodes()] == [2, 2, 2]
+    assert spec.datasets[0].label == "squad(episode_size=2,last_articles=5,n=6)"

@@ -125,6 +125,7 @@ def dataset_inputs(dataset: DatasetSpec, spec: SweepSpec, config: AppConfig) -> 
             heldout=spec.heldout,
             reading=spec.reading,
             last_articles=int(options.get("last_articles", 5)),
+            episode_size=int(options.get("episode_size", 0)),
         )
     squad = _squad_or_none(config)
     if dataset.name == "facts":

@@ -8,7 +8,7 @@
     seeds: 3                     # K (orders / training seeds 0..K-1) or a list [0, 5]
     datasets:                    # each a separate merged report
       - facts
-      - {name: squad, n: 20, last_articles: 5}
+      - {name: squad, n: 20, last_articles: 5, episode_size: 10}
       - {name: files, documents: [docs/], questions: qs.jsonl}
     engines:
       - jitrl-mvp
@@ -64,7 +64,8 @@ _TOP_KEYS = frozenset(
 @dataclass(frozen=True, kw_only=True)
 class DatasetSpec:
     """What one merged report is about: ``facts``, ``squad`` (``n``, ``last_articles``,
-    ``seed``) or ``files`` (``documents``, ``questions``, relative to the spec's folder)."""
+    ``seed``, ``episode_size``: paragraphs learned that many at a time) or ``files``
+    (``documents``, ``questions``, relative to the spec's folder)."""
 
     name: str
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -218,7 +219,7 @@ def _dataset(entry: Any) -> DatasetSpec:
         entry = {"name": entry}
     if not isinstance(entry, dict) or entry.get("name") not in DATASETS:
         raise ConfigError(f"sweep spec 'datasets': each is one of {', '.join(DATASETS)}")
-    allowed = {"facts": set(), "squad": {"n", "last_articles", "seed"}}
+    allowed = {"facts": set(), "squad": {"n", "last_articles", "seed", "episode_size"}}
     allowed["files"] = {"documents", "questions"}
     options = {k: v for k, v in entry.items() if k != "name"}
     extra = sorted(set(options) - allowed[entry["name"]])
