@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from continual_learning.core.plain_replies import remembering
 from continual_learning.core.scoring import score_answer, summarize
 from continual_learning.engines.base import Engine
 from continual_learning.types import AnswerRecord, ProgressEvent, QAItem, QASummary
@@ -32,28 +33,20 @@ def evaluate(
 ) -> EvaluationResult:
     """Answer ``questions`` ``batch_size`` at a time (see :meth:`Engine.answer`).
 
-    An answer's ``seconds`` is its batch's time shared equally by the batch's answers."""
-    records = []
+    A batch that only the untouched backbone answers (nothing learned applies to it) and that
+    was decoded before, word for word, for this or another engine, is not decoded again
+    (``core/plain_replies.py``): a comparison asks every engine the same held-out questions
+    before it learns. An answer's ``seconds`` is its batch's time shared equally by the batch's
+    answers (so near zero for a reused batch)."""
+    records: list[AnswerRecord] = []
     task = f"answer {engine.key}"
     started = time.perf_counter()
-    for start in range(0, len(questions), max(batch_size, 1)):
-        if on_event is not None:
-            on_event(ProgressEvent(task=task, completed=start, total=len(questions)))
-        batch = questions[start : start + max(batch_size, 1)]
-        asked = time.perf_counter()
-        answers = engine.answer(batch, max_new_tokens=max_new_tokens, batch_size=batch_size)
-        each = (time.perf_counter() - asked) / len(batch)
-        records.extend(
-            AnswerRecord(
-                question_id=item.id,
-                question=item.question,
-                answer=answer,
-                gold=item.answers,
-                score=score_answer(answer, item.answers),
-                seconds=each,
-            )
-            for item, answer in zip(batch, answers, strict=True)
-        )
+    with remembering(engine.backbone):
+        for start in range(0, len(questions), max(batch_size, 1)):
+            if on_event is not None:
+                on_event(ProgressEvent(task=task, completed=start, total=len(questions)))
+            batch = questions[start : start + max(batch_size, 1)]
+            records += _answered(engine, batch, max_new_tokens, batch_size)
     if on_event is not None:
         on_event(ProgressEvent(task=task, completed=len(questions), total=len(questions)))
     return EvaluationResult(
@@ -61,3 +54,22 @@ def evaluate(
         summary=summarize([r.score for r in records]),
         seconds=time.perf_counter() - started,
     )
+
+
+def _answered(
+    engine: Engine, batch: Sequence[QAItem], max_new_tokens: int | None, batch_size: int
+) -> list[AnswerRecord]:
+    asked = time.perf_counter()
+    answers = engine.answer(batch, max_new_tokens=max_new_tokens, batch_size=batch_size)
+    each = (time.perf_counter() - asked) / len(batch)
+    return [
+        AnswerRecord(
+            question_id=item.id,
+            question=item.question,
+            answer=answer,
+            gold=item.answers,
+            score=score_answer(answer, item.answers),
+            seconds=each,
+        )
+        for item, answer in zip(batch, answers, strict=True)
+    ]

@@ -29,6 +29,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -37,6 +38,7 @@ import yaml
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
 from continual_learning.core.peft_export import LoraAdapter
+from continual_learning.core.plain_replies import plain_replies
 from continual_learning.core.storage import (
     atomic_write_json,
     atomic_write_text,
@@ -126,8 +128,13 @@ class Engine(ABC):
         """Answer ``prompt`` (after earlier ``history`` turns, if any) with what was learned."""
         options = self.generation_options(max_new_tokens)
         prepared = self._prepare(prompt, history=history, options=options)
+        route = self.route(prompt)
+        if self._untouched(route, [prepared]):
+            ids = self.backbone.encode_chat(prepared.messages)
+            decode = partial(self._decode_one, ids, options)
+            return plain_replies("one", ids.tolist(), options, decode)[0]
         with ExitStack() as stack:
-            stack.enter_context(self.applied_to(prompt))
+            stack.enter_context(self.applied_for(route))
             for context in prepared.contexts:
                 stack.enter_context(context)
             return self.backbone.chat(
@@ -195,7 +202,9 @@ class Engine(ABC):
         answers: dict[int, str] = {}
         for route, rows in groups.items():
             with self.applied_for(route):
-                answers |= self._decode_rows(prepared, encoded, rows, options, batch_size)
+                answers |= self._decode_rows(
+                    prepared, encoded, rows, options, batch_size, route=route
+                )
         return [answers[i] for i in range(len(prepared))]
 
     def _decode_rows(
@@ -205,25 +214,51 @@ class Engine(ABC):
         order: Sequence[int],
         options: GenerationOptions,
         batch_size: int,
+        *,
+        route: Hashable | None,
     ) -> dict[int, str]:
         """Row index -> reply for the rows in ``order``, ``batch_size`` per ``generate`` call."""
-        from continual_learning.core.row_logits import RowwiseLogits
-
         answers: dict[int, str] = {}
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            processors = RowwiseLogits([prepared[i].logits_processors for i in rows])
-            with ExitStack() as stack:
-                for i in rows:
-                    for context in prepared[i].contexts:
-                        stack.enter_context(context)
-                replies = self.backbone.generate_batch(
-                    [encoded[i] for i in rows],
-                    options,
-                    logits_processors=(processors,) if processors else (),
-                )
+            decode = partial(
+                self._decode_batch, [prepared[i] for i in rows], [encoded[i] for i in rows], options
+            )
+            if self._untouched(route, [prepared[i] for i in rows]):
+                ids = [encoded[i][0].tolist() for i in rows]
+                replies = plain_replies("batch", ids, options, decode)
+            else:
+                replies = decode()
             answers.update(zip(rows, replies, strict=True))
         return answers
+
+    def _decode_one(self, ids: Any, options: GenerationOptions) -> list[str]:
+        return [self.backbone.generate_from_ids(ids, options)]
+
+    def _decode_batch(
+        self,
+        prepared: Sequence[PreparedPrompt],
+        encoded: Sequence[Any],
+        options: GenerationOptions,
+    ) -> list[str]:
+        """One left-padded ``generate`` call, each row with its own processors and hooks."""
+        from continual_learning.core.row_logits import RowwiseLogits
+
+        processors = RowwiseLogits([p.logits_processors for p in prepared])
+        with ExitStack() as stack:
+            for row in prepared:
+                for context in row.contexts:
+                    stack.enter_context(context)
+            return self.backbone.generate_batch(
+                encoded, options, logits_processors=(processors,) if processors else ()
+            )
+
+    def _untouched(self, route: Hashable | None, prepared: Sequence[PreparedPrompt]) -> bool:
+        """Whether only the untouched backbone computes these answers: nothing learned in
+        weights applies (``route``) and no row has a logits processor or a hook. Such replies
+        are the same for every engine that asks the same (``core/plain_replies.py``)."""
+        weights_apply = self.changes_weights and route is not None
+        return not weights_apply and not any(p.logits_processors or p.contexts for p in prepared)
 
     def applied(self) -> AbstractContextManager[None]:
         """Inside this block the backbone computes with what the engine learned in weights.
