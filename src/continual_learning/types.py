@@ -197,6 +197,10 @@ class EngineResult:
     repeating: float | None = None
     """Share of answers that repeat a sentence of their own (``core/scoring.repeats_itself``)."""
     forgetting: ForgettingResult | None = None
+    reused_answers: int = 0
+    """Answers (questions, held-out and reading probes) that only the untouched backbone
+    computed and that an earlier engine of the run had asked word for word: not decoded again
+    (``core/plain_replies.py``)."""
     answers: tuple[AnswerRecord, ...] = ()
     error: str | None = None
 

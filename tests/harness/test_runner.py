@@ -64,6 +64,11 @@ def test_every_engine_runs_with_the_baselines_and_a_failure_is_reported() -> Non
             row.forgetting.perplexity_before == row.forgetting.perplexity_after
         )  # no weights changed
         assert row.abstain_accuracy is not None
+    # The held-out question is decoded once: closed-book's own request after learning nothing,
+    # and every engine's before it learned, are the untouched backbone's same request.
+    reused = {r.label: r.reused_answers for r in report.engines}
+    assert reused["closed-book"] == 1
+    assert reused["in-context"] == reused["jitrl-mvp"] == reused["jitrl-full"] == 1
 
 
 def test_outputs_agree_with_the_scores(tmp_path: Path) -> None:

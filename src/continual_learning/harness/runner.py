@@ -25,6 +25,7 @@ from continual_learning.core.backbone import Backbone
 from continual_learning.core.evaluate import evaluate
 from continual_learning.core.forgetting import backward_transfer, forgetting_ratio, perplexity_bwt
 from continual_learning.core.perplexity import perplexity
+from continual_learning.core.plain_replies import kept_replies
 from continual_learning.core.scoring import repeats_itself, summarize
 from continual_learning.engines.base import Engine
 from continual_learning.engines.registry import create_engine, get_spec
@@ -155,6 +156,8 @@ def _measure(
     on_event: ProgressCallback | None,
 ) -> EngineResult:
     batch_size = config.harness.batch_size
+    replies = kept_replies(engine.backbone)
+    reused = replies.reused
     before = measure_heldout(engine, inputs, batch_size, on_event)
     learn_seconds, eval_seconds, tokens = 0.0, 0.0, 0
     records: list[AnswerRecord] = []
@@ -183,6 +186,7 @@ def _measure(
         tokens_learned=tokens,
         repeating=round(sum(repeats_itself(r.answer) for r in records) / max(len(records), 1), 4),
         forgetting=_forgetting(before, after, inputs),
+        reused_answers=replies.reused - reused,
         answers=tuple(records),
     )
 
