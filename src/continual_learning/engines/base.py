@@ -221,12 +221,11 @@ class Engine(ABC):
         answers: dict[int, str] = {}
         for start in range(0, len(order), batch_size):
             rows = order[start : start + batch_size]
-            decode = partial(
-                self._decode_batch, [prepared[i] for i in rows], [encoded[i] for i in rows], options
-            )
-            if self._untouched(route, [prepared[i] for i in rows]):
-                ids = [encoded[i][0].tolist() for i in rows]
-                replies = plain_replies("batch", ids, options, decode)
+            batch, tensors = [prepared[i] for i in rows], [encoded[i] for i in rows]
+            decode = partial(self._decode_batch, batch, tensors, options)
+            if self._untouched(route, batch):
+                token_ids = [t[0].tolist() for t in tensors]
+                replies = plain_replies("batch", token_ids, options, decode)
             else:
                 replies = decode()
             answers.update(zip(rows, replies, strict=True))
