@@ -51,9 +51,7 @@ _ACTIVE: ContextVar[tuple[PlainReplies, str] | None] = ContextVar("plain_replies
 
 def kept_replies(backbone: Backbone) -> PlainReplies:
     """The replies kept for ``backbone`` (one store per loaded model, for its lifetime)."""
-    if backbone not in _KEPT:
-        _KEPT[backbone] = PlainReplies()
-    return _KEPT[backbone]
+    return _KEPT.setdefault(backbone, PlainReplies())
 
 
 @contextmanager
