@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ from typing import Any
 import pytest
 
 from continual_learning.harness.sweep import LocalPool, parse_spec, run_sweep, sweep_config
-from continual_learning.types import StreamReport
+from continual_learning.types import ProgressEvent, StreamReport
 
 from helpers import DEFAULT_MODEL, require_real_model, run_cli, save_tiny_model
 
@@ -80,21 +81,35 @@ reading: 0
 
 
 @pytest.fixture(scope="module")
-def tiny_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
-    """The tiny sweep run once, uninterrupted, by two local worker processes (the CLI)."""
+def tiny_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, str]:
+    """The tiny sweep run once, uninterrupted, by two local worker processes (the CLI), with
+    its progress going to a pipe as it would to a log file."""
     folder = tmp_path_factory.mktemp("sweep")
     spec = _tiny_spec(folder, save_tiny_model(folder / "tiny-model"))
     done = run_cli("sweep", str(spec), "--workers", "2", "--out", str(folder / "local"))
     assert done.returncode == 0, done.stderr + done.stdout
     assert "10 ran on local (1 threads each)" in " ".join(done.stdout.split())
     report = json.loads((folder / "local" / "report-files-questions-qs-jsonl.json").read_text())
-    return spec, report
+    return spec, report, done.stderr
+
+
+def test_a_log_shows_each_job_from_inside_while_it_runs(
+    tiny_sweep: tuple[Path, dict, str],
+) -> None:
+    """Not only "job 3/10 done": the phases of every job, named after it, from its worker."""
+    *_, log = tiny_sweep
+    for seed in (0, 1):
+        job = f"files ttt-e2e gate_fraction=0.1 s{seed}"
+        assert f"{job}: learn ttt_e2e  0/1  started" in log, log
+        assert re.search(rf"{job}: learn ttt_e2e  1/1 .*done in", log), log
+        assert f"{job}: stream" not in log  # a job is one order: the sweep counts the orders
+    assert "files closed-book s1: answer" in log, log
 
 
 def test_the_merged_report_holds_every_job_and_a_failing_job_is_a_row_with_its_reason(
-    tiny_sweep: tuple[Path, dict],
+    tiny_sweep: tuple[Path, dict, str],
 ) -> None:
-    spec, report = tiny_sweep
+    spec, report, _ = tiny_sweep
     labels = [s["label"] for s in report["summaries"]]
     assert labels == [
         "closed-book",
@@ -115,13 +130,14 @@ def test_the_merged_report_holds_every_job_and_a_failing_job_is_a_row_with_its_r
 
 
 def test_ray_tasks_give_the_same_merged_report_as_local_workers(
-    tiny_sweep: tuple[Path, dict],
+    tiny_sweep: tuple[Path, dict, str],
 ) -> None:
     ray = pytest.importorskip("ray", reason="Ray is the 'ray' extra (installed with --dev)")
     from continual_learning.harness.sweep import RayExecutor, read_spec
 
-    spec_path, local = tiny_sweep
+    spec_path, local, _ = tiny_sweep
     spec = read_spec(spec_path)
+    events: list[ProgressEvent] = []
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         result = run_sweep(
@@ -129,6 +145,7 @@ def test_ray_tasks_give_the_same_merged_report_as_local_workers(
             spec_path.parent / "ray",
             config=sweep_config(spec),
             executor=RayExecutor(cpus=1),
+            on_event=events.append,
         )
     finally:
         ray.shutdown()
@@ -136,12 +153,14 @@ def test_ray_tasks_give_the_same_merged_report_as_local_workers(
     assert isinstance(report, StreamReport) and result.kept == 0
     assert _comparable(report.to_dict()) == _comparable(local)
     assert {j["pid"] for j in result.jobs}.isdisjoint({os.getpid()})
+    learned = [e for e in events if e.task == "files ttt-e2e gate_fraction=0.1 s1: learn ttt_e2e"]
+    assert learned and learned[-1].completed == learned[-1].total  # from the task, as it ran
 
 
 def test_an_interrupted_sweep_resumes_with_its_finished_jobs_kept(
-    tiny_sweep: tuple[Path, dict],
+    tiny_sweep: tuple[Path, dict, str],
 ) -> None:
-    spec, local = tiny_sweep
+    spec, local, _ = tiny_sweep
     out = spec.parent / "interrupted"
     command = [sys.executable, "-m", "continual_learning.cli.main", "sweep", str(spec)]
     command += ["--out", str(out)]

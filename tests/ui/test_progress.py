@@ -48,3 +48,12 @@ def test_a_task_name_used_again_starts_afresh() -> None:
         progress(ProgressEvent(task="answer in_context", completed=1, total=1))
     assert stream.getvalue().count("started") == 2
     assert stream.getvalue().count("done in 1 s") == 2
+
+
+def test_work_done_within_a_second_shows_no_rate() -> None:
+    stream, clock = io.StringIO(), SteppedClock()
+    progress = PlainProgress(stream, every=5.0, clock=clock)
+    progress(ProgressEvent(task="learn closed_book", completed=0, total=1))
+    clock.now += 0.001
+    progress(ProgressEvent(task="learn closed_book", completed=1, total=1))
+    assert stream.getvalue().splitlines()[-1].endswith("learn closed_book  1/1  done in 0.0 s")

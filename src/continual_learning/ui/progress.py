@@ -92,13 +92,15 @@ class PlainProgress:
         parts.append(f"{event.completed}/{total}")
         if state == "started":
             parts.append("started")
-        elif elapsed > 0 and event.completed:
+        elif elapsed >= 1.0 and event.completed:  # a rate over less than a second says nothing
             rate = event.completed / elapsed
             parts.append(f"{rate:.2f}/s" if rate >= 1 else f"{1 / rate:.1f} s each")
             if state == "done":
                 parts.append(f"done in {elapsed:.0f} s")
             elif event.total is not None:
                 parts.append(f"ETA {(event.total - event.completed) / rate:.0f} s")
+        elif state == "done":
+            parts.append(f"done in {elapsed:.1f} s")
         if event.message:
             parts.append(event.message)
         if event.loss is not None:

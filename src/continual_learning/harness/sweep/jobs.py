@@ -17,7 +17,12 @@ from typing import Any, Literal
 from continual_learning.config.schema import AppConfig, ModelConfig
 from continual_learning.core.backbone import Backbone
 from continual_learning.harness.inputs import ComparisonInputs
-from continual_learning.harness.runner import failure_reason, run_one, seed_everything
+from continual_learning.harness.runner import (
+    ProgressCallback,
+    failure_reason,
+    run_one,
+    seed_everything,
+)
 from continual_learning.harness.stream import stream_one
 from continual_learning.harness.sweep.spec import SweepJob
 
@@ -36,11 +41,12 @@ class JobPayload:
     by: Literal["document", "source"]
 
 
-def execute(payload: JobPayload) -> dict[str, Any]:
-    """Run one job; an engine that fails is a result with its reason, never an exception."""
+def execute(payload: JobPayload, on_event: ProgressCallback | None = None) -> dict[str, Any]:
+    """Run one job; an engine that fails is a result with its reason, never an exception.
+    ``on_event`` gets the job's progress (learning, answering) while it runs."""
     started = time.perf_counter()
     try:
-        result = _run(payload)
+        result = _run(payload, on_event)
     except Exception as exc:  # the model would not load, the inputs were wrong: a failed row
         result = {"error": failure_reason(exc)}
     return finished(payload, result, time.perf_counter() - started)
@@ -59,7 +65,7 @@ def finished(payload: JobPayload, result: dict[str, Any], seconds: float) -> dic
     }
 
 
-def _run(payload: JobPayload) -> dict[str, Any]:
+def _run(payload: JobPayload, on_event: ProgressCallback | None) -> dict[str, Any]:
     backbone = _backbone(payload.config.model)
     original = backbone.fingerprint()
     run = payload.job.run
@@ -73,10 +79,11 @@ def _run(payload: JobPayload) -> dict[str, Any]:
                 payload.episodes,
                 seed=payload.job.seed,
                 by=payload.by,
+                on_event=on_event,
             )
         else:
             seed_everything(payload.job.seed)
-            done = run_one(run, payload.inputs, backbone, payload.config, original, None)
+            done = run_one(run, payload.inputs, backbone, payload.config, original, on_event)
     finally:
         changed = backbone.weights_changed(original)
         if changed:  # never hand the next job a backbone an engine left changed

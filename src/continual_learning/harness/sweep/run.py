@@ -95,7 +95,7 @@ def run_sweep(
         emit_progress(on_event, "sweep", len(records), total, label)
 
     if run_jobs:
-        executor.run(todo, on_done)
+        executor.run(todo, on_done, on_event)
     else:
         records |= {p.key: finished(p, {"error": NOT_RUN}, 0.0) for p in todo}
     ordered = tuple(records[p.key] for p in payloads)
