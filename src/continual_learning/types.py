@@ -134,7 +134,8 @@ class ProgressEvent:
 
     Engines and other UI-blind code emit these through an optional ``on_event`` callback; the
     terminal UI turns them into Rich progress bars. ``total`` is None when the amount of work is
-    unknown.
+    unknown. ``source`` names who does the work when several do it at once (a sweep's job), so
+    that each gets one bar showing its current task rather than a bar per task.
     """
 
     task: str
@@ -142,6 +143,12 @@ class ProgressEvent:
     total: int | None = None
     message: str = ""
     loss: float | None = None
+    source: str = ""
+
+    @property
+    def title(self) -> str:
+        """The task, with its source in front when there is one."""
+        return f"{self.source}: {self.task}" if self.source else self.task
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -153,7 +153,7 @@ def test_ray_tasks_give_the_same_merged_report_as_local_workers(
     assert isinstance(report, StreamReport) and result.kept == 0
     assert _comparable(report.to_dict()) == _comparable(local)
     assert {j["pid"] for j in result.jobs}.isdisjoint({os.getpid()})
-    learned = [e for e in events if e.task == "files ttt-e2e gate_fraction=0.1 s1: learn ttt_e2e"]
+    learned = [e for e in events if e.title == "files ttt-e2e gate_fraction=0.1 s1: learn ttt_e2e"]
     assert learned and learned[-1].completed == learned[-1].total  # from the task, as it ran
 
 

@@ -29,7 +29,11 @@ from continual_learning.ui.console import err_console
 
 
 class ProgressRenderer:
-    """A callable ``on_event`` target: one bar per task name, with the latest message and loss."""
+    """A callable ``on_event`` target: one bar per task name, with the latest message and loss.
+
+    Events that name a source (a sweep's jobs) get one bar per source instead, showing the
+    task it is on now: a sweep of 20 jobs keeps 20 bars, not one for every phase of every job.
+    """
 
     def __init__(self, progress: Progress) -> None:
         self._progress = progress
@@ -39,12 +43,15 @@ class ProgressRenderer:
         detail = event.message
         if event.loss is not None:
             detail = f"{detail} loss {event.loss:.3f}".strip()
-        if event.task not in self._tasks:
-            self._tasks[event.task] = self._progress.add_task(
-                event.task, total=event.total, detail=detail
-            )
+        bar = event.source or event.task
+        if bar not in self._tasks:
+            self._tasks[bar] = self._progress.add_task(event.title, total=None, detail=detail)
         self._progress.update(
-            self._tasks[event.task], completed=event.completed, total=event.total, detail=detail
+            self._tasks[bar],
+            description=event.title,
+            completed=event.completed,
+            total=event.total,
+            detail=detail,
         )
 
 
@@ -74,9 +81,9 @@ class PlainProgress:
 
     def __call__(self, event: ProgressEvent) -> None:
         now = self._clock()
-        task = self._tasks.get(event.task)
+        task = self._tasks.get(event.title)
         if task is None:
-            self._tasks[event.task] = _TaskClock(started=now, last_line=now)
+            self._tasks[event.title] = _TaskClock(started=now, last_line=now)
             self._write(event, now - now, "started")
             return
         finished = event.total is not None and event.completed >= event.total
@@ -84,10 +91,10 @@ class PlainProgress:
             task.last_line = now
             self._write(event, now - task.started, "done" if finished else "")
         if finished:
-            del self._tasks[event.task]  # a task name used again later starts afresh
+            del self._tasks[event.title]  # a task name used again later starts afresh
 
     def _write(self, event: ProgressEvent, elapsed: float, state: str) -> None:
-        parts = [f"[{time.strftime('%H:%M:%S')}] {event.task}"]
+        parts = [f"[{time.strftime('%H:%M:%S')}] {event.title}"]
         total = "?" if event.total is None else str(event.total)
         parts.append(f"{event.completed}/{total}")
         if state == "started":

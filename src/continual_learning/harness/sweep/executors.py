@@ -5,7 +5,7 @@ to disk at once, which is what lets an interrupted sweep resume), and both turn 
 could not finish (its worker died, Ray lost it) into a failed record rather than an exception.
 Both also pass on what a running job reports of its progress (a job can take an hour): the job
 puts its events on a queue (a multiprocessing manager's, or a Ray queue actor's) and the
-sweep's process, between waits, hands them to ``on_event`` named after their job.
+sweep's process, between waits, hands them to ``on_event`` with their job as their source.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ def failed(payload: JobPayload, reason: str) -> dict[str, Any]:
 
 
 class JobProgress:
-    """A running job's ``on_event``: its events, named after the job, onto the sweep's queue.
+    """A running job's ``on_event``: its events, with the job as their source, onto the sweep's
+    queue.
 
     It travels with the payload to the worker (it holds only a queue proxy and a name). An
     engine may report every training step; a task's event goes on only when it is the task's
@@ -78,7 +79,7 @@ class JobProgress:
         else:
             self.sent[event.task] = now
         try:
-            self.events.put(dataclasses.replace(event, task=f"{self.name}: {event.task}"))
+            self.events.put(dataclasses.replace(event, source=self.name))
         except Exception:  # the sweep's process went away, the queue broke: the job goes on
             log.debug("progress event dropped", exc_info=True)
 
