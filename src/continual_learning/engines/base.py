@@ -166,7 +166,7 @@ class Engine(ABC):
         if batch_size <= 1 or not self.batched_answering:
             return [self.generate(p, max_new_tokens=max_new_tokens) for p in prompts]
         options = self.generation_options(max_new_tokens)
-        prepared = [self._prepare(p, history=(), options=options) for p in prompts]
+        prepared = self._prepare_many(prompts, options=options)
         routes = [self.route(p) for p in prompts]
         return self._answer_prepared(prepared, options, batch_size, routes=routes)
 
@@ -182,6 +182,14 @@ class Engine(ABC):
         document a question is about (``oracle-context``) reads ``item.doc_id``."""
         prompts = [item.question for item in items]
         return self.generate_many(prompts, max_new_tokens=max_new_tokens, batch_size=batch_size)
+
+    def _prepare_many(
+        self, prompts: Sequence[str], *, options: GenerationOptions
+    ) -> list[PreparedPrompt]:
+        """:meth:`_prepare` for every prompt (no earlier turns). An engine whose preparation runs
+        the model itself (JitRL Full embeds each question) overrides it to run it once for all
+        of them: a forward pass over one short question costs nearly what one over eight does."""
+        return [self._prepare(p, history=(), options=options) for p in prompts]
 
     def _answer_prepared(
         self,

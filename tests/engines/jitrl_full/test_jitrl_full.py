@@ -8,6 +8,7 @@ import torch
 from continual_learning.core.hidden_states import LayerCapture
 from continual_learning.core.questions import fictional_fact_set
 from continual_learning.core.scoring import contains
+from continual_learning.engines.jitrl_full.knowledge_store import encode, question_vectors
 from continual_learning.engines.jitrl_full.reward import AdvantageModulator
 from continual_learning.engines.registry import create_engine
 from continual_learning.errors import StateError
@@ -47,11 +48,22 @@ def test_retrieval_by_hidden_states_finds_the_fact_documents(real_backbone) -> N
     documents, questions = fictional_fact_set()
     for doc in documents:
         engine.learn(doc.text, doc_id=doc.id)
+    one_by_one = [engine.retrieve(q.question) for q in questions]
     hits = [
-        q.doc_id in {engine.store.chunks[i].doc_id for i in engine.retrieve(q.question)}
-        for q in questions
+        q.doc_id in {engine.store.chunks[i].doc_id for i in retrieved}
+        for q, retrieved in zip(questions, one_by_one, strict=True)
     ]
     assert sum(hits) / len(hits) >= 0.9
+    # A batch's questions, embedded in one padded forward pass, retrieve what each does alone.
+    assert engine.retrieve_many([q.question for q in questions]) == one_by_one
+
+
+def test_questions_embedded_together_get_the_vectors_they_get_alone(real_backbone) -> None:
+    texts = ["Who?", "What is the capital of Velmoria?", "x", "Where is the Quorvel Bridge now?"]
+    together = question_vectors(real_backbone, texts, layer=20)
+    for text, vector in zip(texts, together, strict=True):
+        alone = encode(real_backbone, text, retrieval_layer=20, memory_layer=20).vector
+        assert torch.allclose(vector, alone, rtol=1e-4, atol=1e-4), text
 
 
 def test_answers_with_modulation_and_reports_it(real_backbone) -> None:
@@ -63,6 +75,13 @@ def test_answers_with_modulation_and_reports_it(real_backbone) -> None:
     answer = engine.generate("What is the capital of Velmoria?")
     assert contains(answer, "Zorblax Quentaro") == 1.0
     assert engine.last_modulator is not None and engine.last_modulator.steps > 0
+
+
+def test_a_blank_question_retrieves_nothing_and_is_answered() -> None:
+    engine = create_engine("jitrl-full", build_tiny_backbone(), make_config())
+    engine.learn("Zorblax Quentaro is the capital of Velmoria.", doc_id="v")
+    assert engine.retrieve_many(["", "  ", "Velmoria?"])[:2] == [[], []]
+    assert isinstance(engine.generate(""), str) and engine.last_retrieved == ()
 
 
 def test_corrupt_store_is_refused(tmp_path: Path) -> None:

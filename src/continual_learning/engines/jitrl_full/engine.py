@@ -3,8 +3,8 @@ modulation (see ``reward.py`` for the exact reward).
 
 Learning runs the frozen backbone once over each chunk and keeps its vector and memory entries
 (``knowledge_store.py``); nothing is recomputed at question time except one forward pass over
-the question itself to embed it. The retrieved chunks are also given as context, in the same
-wording as every other engine.
+the question itself to embed it (one over all the questions of a batch). The retrieved chunks
+are also given as context, in the same wording as every other engine.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from continual_learning.engines.jitrl_full.knowledge_store import (
     EncodedText,
     KnowledgeStore,
     encode,
+    question_vectors,
 )
 from continual_learning.engines.jitrl_full.reward import AdvantageModulator
 from continual_learning.errors import StateError
@@ -84,15 +85,37 @@ class JitrlFullEngine(Engine):
         )
 
     def retrieve(self, question: str) -> list[int]:
-        if not len(self.store):
-            return []
-        query = self._encode(question).vector
-        return [i for i, _ in self.store.search(query, self.config.top_k)]
+        return self.retrieve_many([question])[0]
+
+    def retrieve_many(self, questions: Sequence[str]) -> list[list[int]]:
+        """The store's ``top_k`` chunks for each question, its vector from one forward pass
+        over all of them."""
+        retrieved: list[list[int]] = [[] for _ in questions]
+        asked = [i for i, q in enumerate(questions) if q.strip()]  # a blank one finds nothing
+        if not (len(self.store) and asked):
+            return retrieved
+        texts = [questions[i] for i in asked]
+        queries = question_vectors(self.backbone, texts, layer=self.retrieval_layer)
+        for i, query in zip(asked, queries, strict=True):
+            retrieved[i] = [chunk for chunk, _ in self.store.search(query, self.config.top_k)]
+        return retrieved
 
     def _prepare(
         self, prompt: str, *, history: Sequence[ChatMessage], options: GenerationOptions
     ) -> PreparedPrompt:
-        retrieved = self.retrieve(prompt)
+        return self._prepared(prompt, self.retrieve(prompt), history=history)
+
+    def _prepare_many(
+        self, prompts: Sequence[str], *, options: GenerationOptions
+    ) -> list[PreparedPrompt]:
+        retrieved = self.retrieve_many(prompts)
+        return [self._prepared(p, r, history=()) for p, r in zip(prompts, retrieved, strict=True)]
+
+    def _prepared(
+        self, prompt: str, retrieved: list[int], *, history: Sequence[ChatMessage]
+    ) -> PreparedPrompt:
+        """The prompt with its retrieved chunks as passages, and the reward modulation that
+        reads their memory entries."""
         self.last_retrieved = tuple(self.store.chunks[i] for i in retrieved)
         messages = self.qa_messages(
             passages_prompt([c.text for c in self.last_retrieved], prompt), history=history
