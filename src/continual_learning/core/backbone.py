@@ -125,6 +125,20 @@ class Backbone:
         pad = self.tokenizer.pad_token_id
         return int(pad if pad is not None else self.tokenizer.eos_token_id)
 
+    def right_padded(self, rows: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rows of ids (each 1 x T) as one right-padded batch (rows x longest) and its attention
+        mask, on the model's device. Right padding keeps every real token at its own position,
+        so a causal model computes for each row what it computes for the row alone."""
+        import torch
+
+        longest = max(row.shape[1] for row in rows)
+        ids = torch.full((len(rows), longest), self.pad_token_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for index, row in enumerate(rows):
+            ids[index, : row.shape[1]] = row[0].cpu()
+            mask[index, : row.shape[1]] = 1
+        return ids.to(self.device), mask.to(self.device)
+
     def generate_from_ids(
         self,
         input_ids: torch.Tensor,

@@ -233,18 +233,9 @@ def supervised_logits(
     backbone: Backbone, rows: Sequence[torch.Tensor], supervised: Sequence[int]
 ) -> list[torch.Tensor]:
     """For each row (1 x T), the logits that predict its last ``supervised`` tokens
-    (n x vocab, float32), all rows in one right-padded forward pass (right padding keeps every
-    real token at its own position, so a causal model computes what it computes unpadded)."""
-    longest = max(row.shape[1] for row in rows)
-    ids = torch.full((len(rows), longest), backbone.pad_token_id, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for index, row in enumerate(rows):
-        ids[index, : row.shape[1]] = row[0].cpu()
-        mask[index, : row.shape[1]] = 1
-    device = backbone.device
-    logits = backbone.model(
-        input_ids=ids.to(device), attention_mask=mask.to(device), use_cache=False
-    ).logits
+    (n x vocab, float32), all rows in one right-padded forward pass."""
+    ids, mask = backbone.right_padded(rows)
+    logits = backbone.model(input_ids=ids, attention_mask=mask, use_cache=False).logits
     return [
         logits[index, row.shape[1] - count - 1 : row.shape[1] - 1].float()
         for index, (row, count) in enumerate(zip(rows, supervised, strict=True))

@@ -187,8 +187,8 @@ class Engine(ABC):
         self, prompts: Sequence[str], *, options: GenerationOptions
     ) -> list[PreparedPrompt]:
         """:meth:`_prepare` for every prompt (no earlier turns). An engine whose preparation runs
-        the model itself (JitRL Full embeds each question) overrides it to run it once for all
-        of them: a forward pass over one short question costs nearly what one over eight does."""
+        the model itself (JitRL Full embeds each question) overrides it to run the model once
+        for all of them rather than once per prompt."""
         return [self._prepare(p, history=(), options=options) for p in prompts]
 
     def _answer_prepared(

@@ -45,7 +45,7 @@ class ProgressRenderer:
             detail = f"{detail} loss {event.loss:.3f}".strip()
         bar = event.source or event.task
         if bar not in self._tasks:
-            self._tasks[bar] = self._progress.add_task(event.title, total=None, detail=detail)
+            self._tasks[bar] = self._progress.add_task(event.title, detail=detail)
         self._progress.update(
             self._tasks[bar],
             description=event.title,

@@ -31,24 +31,12 @@ class DistillationExample:
     qa_pairs: tuple[tuple[str, str], ...]
 
 
-def _padded(rows: Sequence[torch.Tensor], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Right-padded ids (rows x longest) and their attention mask. Right padding keeps every
-    real token at its own position, so a causal model computes exactly what it would unpadded."""
-    longest = max(row.shape[1] for row in rows)
-    ids = torch.full((len(rows), longest), pad_id, dtype=torch.long, device=rows[0].device)
-    mask = torch.zeros_like(ids)
-    for index, row in enumerate(rows):
-        ids[index, : row.shape[1]] = row[0]
-        mask[index, : row.shape[1]] = 1
-    return ids, mask
-
-
 def _answer_logits(
     backbone: Backbone, rows: Sequence[torch.Tensor], answer_tokens: Sequence[int]
 ) -> list[torch.Tensor]:
     """For each row of ids, the logits that predict its last ``answer_tokens`` tokens
     (answer_tokens x vocab), all rows in one batched forward pass."""
-    ids, mask = _padded(rows, backbone.pad_token_id)
+    ids, mask = backbone.right_padded(rows)
     logits = backbone.model(input_ids=ids, attention_mask=mask, use_cache=False).logits
     return [
         logits[index, row.shape[1] - count - 1 : row.shape[1] - 1].float()

@@ -66,20 +66,15 @@ def encode(
 def question_vectors(backbone: Backbone, texts: Sequence[str], *, layer: int) -> torch.Tensor:
     """``encode(...).vector`` of every text, (N, H), from one forward pass over all of them.
 
-    The texts are right-padded and masked: a causal model's states at a text's own positions
-    never see the padding after them, so each vector is the one its text gets alone (up to the
-    rounding of a differently shaped matrix product).
+    Right padding leaves each vector the one its text gets alone (up to the rounding of a
+    differently shaped matrix product).
     """
-    rows = [backbone.tokenizer(text)["input_ids"] for text in texts]
-    longest = max(len(row) for row in rows)
-    ids = torch.full((len(rows), longest), backbone.pad_token_id, dtype=torch.long)
-    mask = torch.zeros_like(ids)
-    for index, row in enumerate(rows):
-        ids[index, : len(row)] = torch.tensor(row)
-        mask[index, : len(row)] = 1
+    rows = [backbone.tokenizer(text, return_tensors="pt")["input_ids"] for text in texts]
+    ids, mask = backbone.right_padded(rows)
     with LayerCapture(backbone.model, layer) as capture, torch.inference_mode():
-        backbone.model(input_ids=ids.to(backbone.device), attention_mask=mask.to(backbone.device))
+        backbone.model(input_ids=ids, attention_mask=mask)
     states = capture.hidden.float().cpu()  # (N, T, H)
+    mask = mask.cpu()
     body = mask.clone()
     body[:, 0] = (mask.sum(1) == 1).long()  # skip the first token, unless it is the only one
     weights = body[:, :, None].float()
