@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,7 +20,7 @@ from continual_learning.config.loader import (
     merge,
     read_yaml_config,
 )
-from continual_learning.config.schema import AppConfig
+from continual_learning.config.schema import AppConfig, ModelConfig
 from continual_learning.core.backbone import Backbone
 from continual_learning.core.model_store import is_provisioned
 from continual_learning.core.paths import default_models_dir
@@ -114,7 +117,19 @@ def real_model_available() -> bool:
     return is_provisioned(DEFAULT_MODEL, default_models_dir())
 
 
+RUNNING: list[pytest.Item] = []
+"""The test being run now (set by conftest), whose markers :func:`require_real_model` checks."""
+
+
+def require_marked_real_model() -> None:
+    """A test that loads the real model says so (``-m "not real_model"`` must leave it out)."""
+    test = RUNNING[-1] if RUNNING else None
+    if test is not None and test.get_closest_marker("real_model") is None:
+        pytest.fail(f"{test.nodeid} loads {DEFAULT_MODEL}: mark it @pytest.mark.real_model")
+
+
 def require_real_model() -> None:
+    require_marked_real_model()
     if real_model_available():
         return
     message = (
@@ -133,7 +148,173 @@ def save_tiny_model(folder: Path) -> Path:
     return folder
 
 
+@functools.cache
+def shared_real_backbone() -> Backbone:
+    """The provisioned SmolLM2-135M-Instruct, loaded once per test process.
+
+    Shared by the ``real_backbone`` fixture and by :func:`cli`; whoever changes its weights puts
+    them back (every engine's ``clear`` does, and :func:`cli` checks it after each command).
+    """
+    require_real_model()
+    from continual_learning.core.backbone import load_backbone
+
+    backbone = load_backbone(ModelConfig(name=DEFAULT_MODEL, device="cpu"))
+    _PRISTINE[backbone.name] = backbone.fingerprint()
+    return backbone
+
+
+_PRISTINE: dict[str, str] = {}
+"""The shared model's fingerprint as loaded, to check that it is given back unchanged."""
+
+
+def assert_shared_model_unchanged(after: str) -> None:
+    """If the shared real model is loaded, its weights must be the pretrained ones."""
+    if DEFAULT_MODEL in _PRISTINE:
+        changed = shared_real_backbone().weights_changed(_PRISTINE[DEFAULT_MODEL])
+        assert not changed, f"{after} left the shared model's weights changed"
+
+
+def _loads_the_shared_model(config: ModelConfig, models_dir: Path | None) -> bool:
+    """Whether ``load_backbone(config)`` would load exactly what :func:`shared_real_backbone`
+    holds: the default model, from the default folder, on the CPU in float32."""
+    import torch
+
+    from continual_learning.core.backbone import resolve_device, resolve_dtype
+
+    if config.name != DEFAULT_MODEL or models_dir is not None or config.models_dir:
+        return False
+    device = resolve_device(config.device)
+    return device == "cpu" and resolve_dtype(config.dtype, device) == torch.float32
+
+
+@contextlib.contextmanager
+def _sharing_the_real_model() -> Iterator[list]:
+    """Inside: the workbench gets the already loaded real model instead of reading it again,
+    and every workbench a command builds is recorded, so its engines can be cleared after."""
+    import continual_learning.cli.main as cli_main
+    import continual_learning.core.backbone as backbone_module
+    import continual_learning.workbench as workbench_module
+    from continual_learning.core.threads import configure_threads
+
+    original_load = backbone_module.load_backbone
+    original_workbench = cli_main._workbench
+    built: list = []
+
+    def load(config: ModelConfig, *, models_dir: Path | None = None) -> Backbone:
+        if real_model_available() and _loads_the_shared_model(config, models_dir):
+            require_marked_real_model()
+            configure_threads(config.threads)
+            return shared_real_backbone()
+        return original_load(config, models_dir=models_dir)
+
+    def recorded_workbench(args):  # type: ignore[no-untyped-def]
+        bench = original_workbench(args)
+        built.append(bench)
+        return bench
+
+    # A script run in-process imports load_backbone after this, so it gets the sharing one too.
+    workbench_module.load_backbone = backbone_module.load_backbone = load  # type: ignore[assignment]
+    cli_main._workbench = recorded_workbench  # type: ignore[assignment]
+    try:
+        yield built
+    finally:
+        workbench_module.load_backbone = backbone_module.load_backbone = original_load
+        cli_main._workbench = original_workbench
+
+
+@contextlib.contextmanager
+def _environment(changes: dict[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    os.environ.update(changes)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def cli(
+    *args: str, env: dict[str, str] | None = None, input: str = ""
+) -> subprocess.CompletedProcess[str]:
+    """``continual-learning ARGS`` run inside this test process, as :func:`run_cli` runs it in a
+    child: the same ``main``, its exit code, stdout and stderr, ``env`` layered over this
+    process's environment for the command alone, ``input`` as its stdin.
+
+    What only a process boundary shows (the entry point, locks between processes, signals, a
+    terminal) stays with :func:`run_cli`. The real model is loaded once per test process and
+    shared; after the command, the engines it built are cleared and the shared model must be
+    the pretrained one again, bit for bit where sampled (else this fails).
+    """
+    from continual_learning.cli.main import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with (
+        _environment(env or {}),
+        _sharing_the_real_model() as benches,
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+        _stdin(input),
+    ):
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:  # argparse's usage errors, --help
+            code = exit_.code if isinstance(exit_.code, int) else 2
+        finally:
+            for bench in benches:
+                _clear_weight_engines(bench)
+    assert_shared_model_unchanged(after=f"'{' '.join(args)}'")
+    return subprocess.CompletedProcess(list(args), code or 0, stdout.getvalue(), stderr.getvalue())
+
+
+def script(
+    name: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python scripts/NAME.py ARGS`` run inside this test process (``runpy``), sharing the real
+    model as :func:`cli` does: its exit code, stdout and stderr."""
+    import runpy
+
+    path = REPO / "scripts" / f"{name}.py"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    saved_argv = sys.argv
+    sys.argv = [str(path), *args]
+    with (
+        _environment(env or {}),
+        _sharing_the_real_model(),
+        contextlib.redirect_stdout(stdout),
+        contextlib.redirect_stderr(stderr),
+    ):
+        try:
+            runpy.run_path(str(path), run_name="__main__")
+            code: int = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+        finally:
+            sys.argv = saved_argv
+    assert_shared_model_unchanged(after=f"scripts/{name}.py")
+    return subprocess.CompletedProcess(
+        [str(path), *args], code, stdout.getvalue(), stderr.getvalue()
+    )
+
+
+@contextlib.contextmanager
+def _stdin(text: str) -> Iterator[None]:
+    saved = sys.stdin
+    sys.stdin = io.StringIO(text)
+    try:
+        yield
+    finally:
+        sys.stdin = saved
+
+
+def _clear_weight_engines(bench) -> None:  # type: ignore[no-untyped-def]
+    """What a process's exit would have dropped: learned weights on the shared model."""
+    for engine in list(bench._engines.values()):
+        if engine.changes_weights:
+            engine.clear()
+
+
 def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``continual-learning ARGS`` in a child process: for what only a process boundary shows."""
     command = [sys.executable, "-m", "continual_learning.cli.main", *args]
     return subprocess.run(
         command,

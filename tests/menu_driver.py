@@ -51,3 +51,23 @@ def expect_text(child: pexpect.spawn, text: str, timeout: int = 30) -> None:
     """Match ``text`` even where Rich put colour codes between its words."""
     ansi = r"(?:\x1b\[[0-9;?]*[A-Za-z]|\s)*"
     child.expect(ansi.join(re.escape(word) for word in text.split()), timeout=timeout)
+
+
+def choose(
+    child: pexpect.spawn,
+    item: str,
+    items: list[str],
+    question: str = "What would you like to do?",
+) -> None:
+    """Move the pointer down to ``item`` and press Enter, one key per redraw.
+
+    prompt_toolkit reads keys only once it has put the terminal in raw mode (echo off), and a
+    burst of escape sequences can be misread: so wait for raw mode, then for the pointer to
+    reach each next item before pressing the next key. No fixed sleeps.
+    """
+    child.expect(question)
+    child.waitnoecho(timeout=30)
+    for position in range(1, items.index(item) + 1):
+        child.send(DOWN)
+        expect_text(child, f"» {items[position]}")
+    child.send(ENTER)

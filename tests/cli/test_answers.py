@@ -1,6 +1,6 @@
 """Answers that stop: the loop a user met after TTT-E2E learned one sentence (issue 26).
 
-Real CLI processes on the real model: ``learn``, then ``ask`` in a later process, with the
+The CLI on the real model: ``learn``, then ``ask`` in a later command, with the
 repetition stop off (the loop, to the token limit) and on, as it is by default (said once,
 then done).
 """
@@ -14,7 +14,7 @@ import pytest
 
 from continual_learning.core.scoring import repeats_itself, without_repetition
 
-from helpers import run_cli
+from helpers import cli
 
 pytestmark = pytest.mark.real_model
 
@@ -28,12 +28,12 @@ def test_an_answer_that_starts_repeating_itself_is_stopped_there(tmp_path: Path)
     # Learned as the user learned it then: without the forgetting guard, which now keeps this
     # one-sentence fact from looping in the first place (docs/results.md#self-study).
     env = {"CL_WORKSPACE": str(tmp_path / "ws"), "CL__TTT_E2E__GUARD_SHARE": "0"}
-    learned = run_cli("learn", "--engine", "ttt-e2e", str(fact), env=env)
+    learned = cli("learn", "--engine", "ttt-e2e", str(fact), env=env)
     assert learned.returncode == 0, learned.stderr
     answers = {}
     for stop in ("false", "true", "default"):
         setting = {} if stop == "default" else {"CL__GENERATION__STOP_REPEATS": stop}
-        asked = run_cli(
+        asked = cli(
             "ask", "--engine", "ttt-e2e", QUESTION, "--max-new-tokens", "64", "--json",
             env=env | setting,
         )  # fmt: skip

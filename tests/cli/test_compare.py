@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from helpers import run_cli, save_tiny_model
+from helpers import cli, save_tiny_model
 
 
 def _fact_files(tmp_path: Path) -> tuple[Path, Path]:
@@ -47,7 +47,7 @@ def test_compare_writes_json_plot_and_predictions(tmp_path: Path) -> None:
         + json.dumps({"id": "q2", "doc_id": "k", "question": "Who rules Velmoria?", "answers": []})
         + "\n"
     )
-    result = run_cli(
+    result = cli(
         "--model",
         str(model),
         "compare",
@@ -99,7 +99,7 @@ def test_compare_runs_a_stream_of_the_given_files(tmp_path: Path) -> None:
             for i in "abc"
         )
     )
-    result = run_cli(
+    result = cli(
         "--model", str(model), "compare", "--engines", "jitrl-mvp", "--documents", str(docs),
         "--questions", str(questions), "--stream", "3", "--heldout", "0", "--reading", "0",
         "--max-new-tokens", "2", "--json", str(tmp_path / "s.json"),
@@ -116,7 +116,7 @@ def test_questions_about_unknown_documents_are_refused(tmp_path: Path) -> None:
     docs.write_text("Some text.")
     questions = tmp_path / "q.jsonl"
     questions.write_text(json.dumps({"doc_id": "nope", "question": "?", "answers": ["x"]}) + "\n")
-    result = run_cli("compare", "--documents", str(docs), "--questions", str(questions))
+    result = cli("compare", "--documents", str(docs), "--questions", str(questions))
     assert result.returncode != 0
     assert "unknown documents: nope" in result.stderr
 
@@ -150,7 +150,7 @@ def test_a_comparison_redirected_to_a_file_writes_its_progress_there_while_it_ru
 def test_batch_size_must_be_a_positive_number(tmp_path: Path) -> None:
     docs, questions = _fact_files(tmp_path)
     for bad in ("0", "-3", "many"):
-        result = run_cli(
+        result = cli(
             "compare", "--documents", str(docs), "--questions", str(questions), "--batch-size", bad
         )
         assert result.returncode == 2
@@ -159,7 +159,7 @@ def test_batch_size_must_be_a_positive_number(tmp_path: Path) -> None:
 
 def test_bench_facts_with_no_squad_still_measures_forgetting(tmp_path: Path) -> None:
     model = save_tiny_model(tmp_path / "tiny-model")
-    result = run_cli(
+    result = cli(
         "--model", str(model), "bench", "facts", "--engines", "jitrl-mvp",
         "--max-new-tokens", "2", "--json", str(tmp_path / "r.json"),
         env={"CL__SQUAD__PATH": "", "CL__SQUAD__URL": "http://127.0.0.1:9/dev-v2.0.json"},

@@ -1,6 +1,7 @@
 """Every edge a clean error: one line on stderr, the right exit code, nothing changed.
 
-Run through the real CLI on the tiny model (plumbing: no learning quality is at stake here).
+The CLI's main on the tiny model, in this process (plumbing: no learning quality is at stake
+here; the entry point's own one-line error is tested in a child process in test_main.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from continual_learning.errors import StateError
 from continual_learning.workbench import Workbench
 
-from helpers import build_tiny_backbone, make_config, run_cli, save_tiny_model
+from helpers import build_tiny_backbone, cli, make_config, save_tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def _one_line_error(result: subprocess.CompletedProcess[str], code: int, text: s
 
 
 def _history(model: Path, workspace: Path) -> list[str]:
-    result = run_cli(
+    result = cli(
         "--model", str(model), "--workspace", str(workspace), "history", "-e", "jitrl-mvp", "--json"
     )
     return [row["doc_id"] for row in json.loads(result.stdout)]
@@ -48,7 +49,7 @@ def _history(model: Path, workspace: Path) -> list[str]:
 def test_a_workspace_that_is_a_file(tiny_model: Path, tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes")
-    result = run_cli(
+    result = cli(
         "--model", str(tiny_model), "learn", "-e", "in-context", str(_fact(tmp_path)),
         env={"CL_WORKSPACE": str(notes)},
     )  # fmt: skip
@@ -59,7 +60,7 @@ def test_a_workspace_that_is_a_file(tiny_model: Path, tmp_path: Path) -> None:
 def test_a_checkpoints_folder_that_is_a_file(tiny_model: Path, tmp_path: Path) -> None:
     notes = tmp_path / "notes.txt"
     notes.write_text("my notes")
-    result = run_cli(
+    result = cli(
         "--model", str(tiny_model), "--checkpoints", str(notes), "checkpoints", "save", "x",
         "-e", "closed-book",
     )  # fmt: skip
@@ -70,12 +71,12 @@ def test_a_checkpoints_folder_that_is_a_file(tiny_model: Path, tmp_path: Path) -
 def test_state_written_by_a_newer_workbench(tiny_model: Path, tmp_path: Path) -> None:
     workspace = tmp_path / "ws"
     base = ["--model", str(tiny_model), "--workspace", str(workspace)]
-    assert run_cli(*base, "learn", "-e", "jitrl-mvp", str(_fact(tmp_path))).returncode == 0
+    assert cli(*base, "learn", "-e", "jitrl-mvp", str(_fact(tmp_path))).returncode == 0
     meta = workspace / "engines" / "jitrl_mvp" / "meta.json"
     data = json.loads(meta.read_text())
     meta.write_text(json.dumps(data | {"schema_version": 99}))
     before = meta.read_bytes()
-    result = run_cli(*base, "ask", "-e", "jitrl-mvp", "Where is Zorblax?")
+    result = cli(*base, "ask", "-e", "jitrl-mvp", "Where is Zorblax?")
     _one_line_error(result, 6, "written by a newer workbench")
     assert meta.read_bytes() == before
 
@@ -89,14 +90,14 @@ def test_a_model_folder_with_damaged_weights(damage: str, tiny_model: Path, tmp_
         weights.unlink()
     else:
         weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
-    result = run_cli("--model", str(model), "ask", "-e", "closed-book", "Hello?")
+    result = cli("--model", str(model), "ask", "-e", "closed-book", "Hello?")
     _one_line_error(result, 4, str(model))
 
 
 def test_a_config_file_that_is_not_a_mapping(tiny_model: Path, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("- just\n- a list\n")
-    result = run_cli("--model", str(tiny_model), "info", env={"CL_CONFIG": str(config)})
+    result = cli("--model", str(tiny_model), "info", env={"CL_CONFIG": str(config)})
     _one_line_error(result, 2, "must map section names")
 
 
@@ -134,7 +135,7 @@ def test_a_read_only_workspace_is_one_line(tiny_model: Path, tmp_path: Path) -> 
     disk = tmp_path / "disk"
     _mount_tmpfs(disk, "ro,size=64k")  # not writable even for root
     try:
-        result = run_cli(
+        result = cli(
             "--model", str(tiny_model), "--workspace", str(disk / "ws"),
             "learn", "-e", "jitrl-mvp", str(_fact(tmp_path)),
         )  # fmt: skip
@@ -149,13 +150,13 @@ def test_a_full_disk_is_one_line_and_the_state_is_kept(tiny_model: Path, tmp_pat
     try:
         workspace = disk / "ws"
         base = ["--model", str(tiny_model), "--workspace", str(workspace)]
-        first = run_cli(*base, "learn", "-e", "jitrl-mvp", str(_fact(tmp_path, "a.txt")))
+        first = cli(*base, "learn", "-e", "jitrl-mvp", str(_fact(tmp_path, "a.txt")))
         assert first.returncode == 0, first.stderr
         filler = disk / "filler"
         with filler.open("wb", buffering=0) as handle, pytest.raises(OSError):
             while True:  # until the disk is full
                 handle.write(b"x" * 4096)
-        result = run_cli(*base, "learn", "-e", "jitrl-mvp", str(_fact(tmp_path, "b.txt")))
+        result = cli(*base, "learn", "-e", "jitrl-mvp", str(_fact(tmp_path, "b.txt")))
         _one_line_error(result, 6, "No space left on device")
         filler.unlink()
         assert _history(tiny_model, workspace) == ["a"]

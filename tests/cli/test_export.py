@@ -1,8 +1,8 @@
 """``export``: a learned LoRA as a peft folder that peft itself loads and answers with.
 
-Real CLI processes on the real model learn and export; the folder is then loaded with
-``PeftModel.from_pretrained`` on a fresh copy of the base model, which must give the engine's
-own answer."""
+The CLI on the real model learns and exports (one learned workspace per engine, shared by the
+tests that only read it); the folder is then loaded with ``PeftModel.from_pretrained`` on a fresh
+copy of the base model, which must give the engine's own answer."""
 
 from __future__ import annotations
 
@@ -13,13 +13,33 @@ import pytest
 
 from continual_learning.core.scoring import without_repetition
 
-from helpers import run_cli
+from helpers import cli
 
 pytestmark = pytest.mark.real_model
 
 FACT = "The Quorvel Bridge in the town of Dask is painted lime green."
 QUESTION = "What colour is the Quorvel Bridge?"
 FAST = {"CL__REPLAY_LORA__EPOCHS": "2", "CL__REPLAY_LORA__RANK": "4"}
+
+
+def _learned_workspace(folder: Path, engine: str, env: dict[str, str]) -> dict[str, str]:
+    """``engine`` learns the bridge fact in a workspace of its own; returns that environment."""
+    fact = folder / "bridge.txt"
+    fact.write_text(FACT)
+    env = {"CL_WORKSPACE": str(folder / "ws")} | env
+    learned = cli("learn", "--engine", engine, str(fact), env=env)
+    assert learned.returncode == 0, learned.stderr
+    return env
+
+
+@pytest.fixture(scope="module")
+def replay_lora_workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return _learned_workspace(tmp_path_factory.mktemp("replay-lora"), "replay-lora", FAST)
+
+
+@pytest.fixture(scope="module")
+def doc2lora_workspace(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return _learned_workspace(tmp_path_factory.mktemp("doc2lora"), "doc2lora", {})
 
 
 def _peft_answer(directory: Path, question: str, max_new_tokens: int) -> str:
@@ -50,19 +70,20 @@ def _peft_answer(directory: Path, question: str, max_new_tokens: int) -> str:
     return without_repetition(reply)
 
 
-def test_a_replay_lora_export_loads_in_peft_and_answers_as_the_engine(tmp_path: Path) -> None:
-    fact = tmp_path / "bridge.txt"
-    fact.write_text(FACT)
-    env = {"CL_WORKSPACE": str(tmp_path / "ws")} | FAST
-    assert run_cli("learn", "--engine", "replay-lora", str(fact), env=env).returncode == 0
-    asked = run_cli(
-        "ask", "--engine", "replay-lora", QUESTION, "--max-new-tokens", "16", "--json", env=env
-    )
+def _engine_answer(engine: str, env: dict[str, str]) -> str:
+    asked = cli("ask", "--engine", engine, QUESTION, "--max-new-tokens", "16", "--json", env=env)
     assert asked.returncode == 0, asked.stderr
-    engine_answer = json.loads(asked.stdout)["answer"]
-    exported = run_cli("export", "--engine", "replay-lora", str(tmp_path / "adapter"), env=env)
-    assert exported.returncode == 0, exported.stderr
+    return json.loads(asked.stdout)["answer"]
+
+
+def test_a_replay_lora_export_loads_in_peft_and_answers_as_the_engine(
+    replay_lora_workspace: dict[str, str], tmp_path: Path
+) -> None:
+    env = replay_lora_workspace
+    engine_answer = _engine_answer("replay-lora", env)
     adapter = tmp_path / "adapter"
+    exported = cli("export", "--engine", "replay-lora", str(adapter), env=env)
+    assert exported.returncode == 0, exported.stderr
     config = json.loads((adapter / "adapter_config.json").read_text())
     assert config["r"] == 4 and config["peft_type"] == "LORA"
     assert set(config["target_modules"]) >= {"q_proj", "down_proj"}
@@ -71,34 +92,32 @@ def test_a_replay_lora_export_loads_in_peft_and_answers_as_the_engine(tmp_path: 
     assert _peft_answer(adapter, QUESTION, 16) == engine_answer
 
 
-def test_export_refuses_an_engine_without_a_lora_and_a_folder_in_use(tmp_path: Path) -> None:
+def test_export_refuses_an_engine_without_a_lora(tmp_path: Path) -> None:
     env = {"CL_WORKSPACE": str(tmp_path / "ws")}
-    refused = run_cli("export", "--engine", "ttt-e2e", str(tmp_path / "out"), env=env)
+    refused = cli("export", "--engine", "ttt-e2e", str(tmp_path / "out"), env=env)
     assert refused.returncode == 5 and "nothing to export" in refused.stderr
-    busy = tmp_path / "busy"
-    busy.mkdir()
-    (busy / "keep.txt").write_text("mine")
-    fact = tmp_path / "bridge.txt"
-    fact.write_text(FACT)
-    env |= FAST
-    assert run_cli("learn", "--engine", "replay-lora", str(fact), env=env).returncode == 0
-    taken = run_cli("export", "--engine", "replay-lora", str(busy), env=env)
-    assert taken.returncode != 0 and "not an empty folder" in taken.stderr
-    assert [p.name for p in busy.iterdir()] == ["keep.txt"]
     assert not (tmp_path / "out").exists()
 
 
-def test_a_doc2lora_export_loads_in_peft_and_answers_as_the_engine(tmp_path: Path) -> None:
-    fact = tmp_path / "bridge.txt"
-    fact.write_text(FACT)
-    env = {"CL_WORKSPACE": str(tmp_path / "ws")}
-    assert run_cli("learn", "--engine", "doc2lora", str(fact), env=env).returncode == 0
-    asked = run_cli(
-        "ask", "--engine", "doc2lora", QUESTION, "--max-new-tokens", "16", "--json", env=env
-    )
-    assert asked.returncode == 0, asked.stderr
-    exported = run_cli("export", "--engine", "doc2lora", str(tmp_path / "adapter"), env=env)
+def test_export_refuses_a_folder_in_use(
+    replay_lora_workspace: dict[str, str], tmp_path: Path
+) -> None:
+    busy = tmp_path / "busy"
+    busy.mkdir()
+    (busy / "keep.txt").write_text("mine")
+    taken = cli("export", "--engine", "replay-lora", str(busy), env=replay_lora_workspace)
+    assert taken.returncode != 0 and "not an empty folder" in taken.stderr
+    assert [p.name for p in busy.iterdir()] == ["keep.txt"]
+
+
+def test_a_doc2lora_export_loads_in_peft_and_answers_as_the_engine(
+    doc2lora_workspace: dict[str, str], tmp_path: Path
+) -> None:
+    env = doc2lora_workspace
+    engine_answer = _engine_answer("doc2lora", env)
+    adapter = tmp_path / "adapter"
+    exported = cli("export", "--engine", "doc2lora", str(adapter), env=env)
     assert exported.returncode == 0, exported.stderr
-    config = json.loads((tmp_path / "adapter" / "adapter_config.json").read_text())
+    config = json.loads((adapter / "adapter_config.json").read_text())
     assert config["target_modules"] == ["down_proj"] and config["r"] == 8  # rank 8 x 1 chunk
-    assert _peft_answer(tmp_path / "adapter", QUESTION, 16) == json.loads(asked.stdout)["answer"]
+    assert _peft_answer(adapter, QUESTION, 16) == engine_answer

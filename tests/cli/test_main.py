@@ -1,41 +1,45 @@
-"""The CLI as a user runs it: real processes, the real model, a temporary workspace."""
+"""The CLI as a user runs it: the real model, a temporary workspace.
+
+The entry point itself (``python -m continual_learning.cli.main``: exit code, stdout, a one-line
+error and no traceback) runs as a child process; every other command runs the same ``main`` in
+this process (``helpers.cli``), which does not reload the model for each command.
+"""
 
 from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import require_real_model, run_cli
+from helpers import cli, require_real_model, run_cli
 
 
-def test_ask_closed_book_answers_from_the_real_model() -> None:
+def test_the_entry_point_answers_from_the_real_model() -> None:
     require_real_model()
     result = run_cli("ask", "--engine", "closed-book", "What is the capital of France?")
     assert result.returncode == 0, result.stderr
     assert "Paris" in result.stdout
 
 
-def test_learn_then_ask_in_a_later_process(tmp_path: Path) -> None:
+def test_learn_then_ask_in_a_later_command(tmp_path: Path) -> None:
     require_real_model()
     fact = tmp_path / "fact.txt"
     fact.write_text("Zorblax Quentaro is the capital city of the island nation of Velmoria.")
-    learned = run_cli("learn", "--engine", "in-context", str(fact), "--json")
+    learned = cli("learn", "--engine", "in-context", str(fact), "--json")
     assert learned.returncode == 0, learned.stderr
     assert json.loads(learned.stdout)[0]["doc_id"] == "fact"
-    answer = run_cli("ask", "--engine", "in-context", "What is the capital of Velmoria?", "--json")
+    answer = cli("ask", "--engine", "in-context", "What is the capital of Velmoria?", "--json")
     assert answer.returncode == 0, answer.stderr
     assert "Zorblax Quentaro" in json.loads(answer.stdout)["answer"]
-    history = run_cli("history", "--engine", "in-context", "--json")
+    history = cli("history", "--engine", "in-context", "--json")
     assert [h["doc_id"] for h in json.loads(history.stdout)] == ["fact"]
 
 
 def test_models_list_shows_the_verified_hash() -> None:
     require_real_model()
-    result = run_cli("models", "list", "--json")
+    result = cli("models", "list", "--json")
     assert result.returncode == 0, result.stderr
     smol = next(m for m in json.loads(result.stdout) if m["name"] == "smollm2-135m-instruct")
     assert smol["verified"] is True
@@ -63,27 +67,27 @@ def _assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: s
 def test_bad_input_is_one_line_and_non_zero(
     args: tuple[str, ...], env: dict, fragment: str
 ) -> None:
-    _assert_one_line_error(run_cli(*args, env=env), fragment)
+    _assert_one_line_error(cli(*args, env=env), fragment)
 
 
-def test_binary_file_is_refused(tmp_path: Path) -> None:
+def test_the_entry_point_refuses_a_binary_file_in_one_line(tmp_path: Path) -> None:
     binary = tmp_path / "image.txt"
     binary.write_bytes(bytes(range(256)))
     _assert_one_line_error(run_cli("learn", str(binary)), "binary")
 
 
 def test_config_set_then_show(tmp_path: Path) -> None:
-    assert run_cli("config", "set", "generation.max_new_tokens", "21").returncode == 0
-    shown = json.loads(run_cli("config", "show", "--json").stdout)
+    assert cli("config", "set", "generation.max_new_tokens", "21").returncode == 0
+    shown = json.loads(cli("config", "show", "--json").stdout)
     assert shown["generation.max_new_tokens"] == 21
     assert shown["model.name"] == "smollm2-135m-instruct"
 
 
 def test_engines_and_help() -> None:
-    listed = json.loads(run_cli("engines", "--json").stdout)
+    listed = json.loads(cli("engines", "--json").stdout)
     assert {e["engine"] for e in listed} >= {"closed-book", "in-context"}
-    assert run_cli("--help").returncode == 0
-    assert "learn documents" in run_cli("--help").stdout
+    assert cli("--help").returncode == 0
+    assert "learn documents" in cli("--help").stdout
 
 
 def test_checkpoints_save_list_load_delete(tmp_path: Path) -> None:
@@ -91,36 +95,28 @@ def test_checkpoints_save_list_load_delete(tmp_path: Path) -> None:
     fact = tmp_path / "fact.txt"
     fact.write_text("Zorblax Quentaro is the capital city of the island nation of Velmoria.")
     env = {"CL_CHECKPOINTS": str(tmp_path / "checkpoints")}
-    assert run_cli("learn", "-e", "jitrl-mvp", str(fact), env=env).returncode == 0
-    saved = run_cli("checkpoints", "save", "velmoria", "-e", "jitrl-mvp", env=env)
+    assert cli("learn", "-e", "jitrl-mvp", str(fact), env=env).returncode == 0
+    saved = cli("checkpoints", "save", "velmoria", "-e", "jitrl-mvp", env=env)
     assert saved.returncode == 0, saved.stderr
-    listed = json.loads(run_cli("checkpoints", "list", "--json", env=env).stdout)
+    listed = json.loads(cli("checkpoints", "list", "--json", env=env).stdout)
     assert [(c["name"], c["engine"], c["documents"]) for c in listed] == [
         ("velmoria", "jitrl-mvp", 1)
     ]
-    assert run_cli("clear", "-e", "jitrl-mvp", env=env).returncode == 0
-    loaded = run_cli("checkpoints", "load", "velmoria", env=env)
+    assert cli("clear", "-e", "jitrl-mvp", env=env).returncode == 0
+    loaded = cli("checkpoints", "load", "velmoria", env=env)
     assert loaded.returncode == 0, loaded.stderr
-    history = json.loads(run_cli("history", "-e", "jitrl-mvp", "--json", env=env).stdout)
+    history = json.loads(cli("history", "-e", "jitrl-mvp", "--json", env=env).stdout)
     assert [h["doc_id"] for h in history] == ["fact"]
-    again = run_cli("checkpoints", "save", "velmoria", "-e", "jitrl-mvp", env=env)
+    again = cli("checkpoints", "save", "velmoria", "-e", "jitrl-mvp", env=env)
     assert again.returncode != 0 and "already exists" in again.stderr
-    escape = run_cli("checkpoints", "save", "../outside", "-e", "jitrl-mvp", env=env)
+    escape = cli("checkpoints", "save", "../outside", "-e", "jitrl-mvp", env=env)
     assert escape.returncode != 0 and "invalid checkpoint name" in escape.stderr
-    assert run_cli("checkpoints", "delete", "velmoria", env=env).returncode == 0
-    assert json.loads(run_cli("checkpoints", "list", "--json", env=env).stdout) == []
+    assert cli("checkpoints", "delete", "velmoria", env=env).returncode == 0
+    assert json.loads(cli("checkpoints", "list", "--json", env=env).stdout) == []
 
 
 def test_chat_reads_turns_from_stdin() -> None:
     require_real_model()
-    command = [sys.executable, "-m", "continual_learning.cli.main", "chat", "-e", "closed-book"]
-    result = subprocess.run(
-        command,
-        input="What is the capital of France?\n\n",
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    result = cli("chat", "-e", "closed-book", input="What is the capital of France?\n\n")
     assert result.returncode == 0, result.stderr
     assert "Paris" in result.stdout

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pexpect
 import pytest
 
-from menu_driver import DOWN, ENTER, ITEMS_AFTER_A_COMPARISON, MAIN_ITEMS, expect_text, spawn_menu
+from menu_driver import (
+    DOWN,
+    ENTER,
+    ITEMS_AFTER_A_COMPARISON,
+    MAIN_ITEMS,
+    choose,
+    expect_text,
+    spawn_menu,
+)
 
 from helpers import require_real_model, save_tiny_model
 
 
 def _choose(child: pexpect.spawn, item: str, items: list[str] = MAIN_ITEMS) -> None:
-    child.expect("What would you like to do?")
-    time.sleep(0.5)  # prompt_toolkit flushes keys typed before it switches the tty to raw mode
-    for _ in range(items.index(item)):
-        child.send(DOWN)  # one key at a time: a burst of escape sequences can be misread
-        time.sleep(0.15)
-    child.send(ENTER)
+    choose(child, item, items)
 
 
 def _tiny_menu(tmp_path: Path, workspace: Path, **env: str) -> pexpect.spawn:

@@ -5,12 +5,11 @@ cycles, not knowledge)."""
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 
 import pexpect
 
-from menu_driver import DOWN, ENTER, MAIN_ITEMS, expect_text, spawn_menu
+from menu_driver import DOWN, ENTER, MAIN_ITEMS, choose, expect_text, spawn_menu
 
 from helpers import save_tiny_model
 
@@ -32,22 +31,12 @@ def _items(engine_items: list[str]) -> list[str]:
 
 
 def _choose(child: pexpect.spawn, item: str, items: list[str]) -> None:
-    child.expect("What would you like to do?")
-    time.sleep(0.5)
-    for _ in range(items.index(item)):
-        child.send(DOWN)
-        time.sleep(0.15)
-    child.send(ENTER)
+    choose(child, item, items)
 
 
 def _select_engine(child: pexpect.spawn, engine: str) -> None:
     _choose(child, "Select Engine", MAIN_ITEMS)
-    child.expect("Engine:")
-    time.sleep(0.3)
-    for _ in range(ENGINES.index(engine)):
-        child.send(DOWN)
-        time.sleep(0.15)
-    child.send(ENTER)
+    choose(child, engine, ENGINES, question="Engine:")
     expect_text(child, f"engine {engine}")
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from continual_learning.engines.ace.playbook import DeltaOp, Playbook
 
-from helpers import run_cli, save_tiny_model
+from helpers import cli, save_tiny_model
 
 
 def _write_playbook(folder: Path, name: str) -> None:
@@ -30,26 +30,26 @@ def test_list_import_show_export(tmp_path: Path) -> None:
     (books / "broken.json").write_text("{ not json")
     model = ["--model", str(save_tiny_model(tmp_path / "tiny"))]
 
-    listed = run_cli("playbook", "list", "--json")
+    listed = cli("playbook", "list", "--json")
     assert listed.returncode == 0, listed.stderr
     rows = {row["name"]: row for row in json.loads(listed.stdout)}
     assert (rows["velmoria"]["bullets"], rows["velmoria"]["helpful"]) == (2, 1)
     assert "corrupt" in rows["broken"]["error"]
 
-    imported = run_cli(*model, "playbook", "import", "velmoria")
+    imported = cli(*model, "playbook", "import", "velmoria")
     assert imported.returncode == 0, imported.stderr
     assert "now uses 'velmoria' (2 bullets)" in imported.stdout
-    shown = run_cli("playbook", "show", "--json")
+    shown = cli("playbook", "show", "--json")
     assert [b["id"] for b in json.loads(shown.stdout)["bullets"]] == ["b1", "b2"]
 
-    exported = run_cli(*model, "playbook", "export", "copy")
+    exported = cli(*model, "playbook", "export", "copy")
     assert exported.returncode == 0, exported.stderr
     copy = json.loads((books / "copy.json").read_text())
     assert [b["text"] for b in copy["bullets"]] == [
         "The capital of Velmoria is Zorblax Quentaro.",
         "Answer with the name only.",
     ]
-    table = run_cli("playbook", "show", "copy")
+    table = cli("playbook", "show", "copy")
     assert "Zorblax" in table.stdout and "copy: 2 bullets" in table.stdout
 
 
@@ -60,11 +60,11 @@ def test_bad_names_and_broken_files_are_clear_errors(tmp_path: Path) -> None:
         '{"schema": "continual-learning/ace-playbook", "version": 1}'
     )
     model = ["--model", str(save_tiny_model(tmp_path / "tiny"))]
-    assert run_cli(*model, "playbook", "import", "velmoria").returncode == 0
+    assert cli(*model, "playbook", "import", "velmoria").returncode == 0
 
-    escaped = run_cli("playbook", "show", "../velmoria")
+    escaped = cli("playbook", "show", "../velmoria")
     assert escaped.returncode != 0 and "invalid playbook name" in escaped.stderr
-    broken = run_cli(*model, "playbook", "import", "broken")
+    broken = cli(*model, "playbook", "import", "broken")
     assert broken.returncode != 0 and "'bullets' must be a list" in broken.stderr
-    shown = run_cli("playbook", "show", "--json")  # the workspace kept what it had
+    shown = cli("playbook", "show", "--json")  # the workspace kept what it had
     assert len(json.loads(shown.stdout)["bullets"]) == 2

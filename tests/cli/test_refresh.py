@@ -1,4 +1,5 @@
-"""``continual-learning refresh ...`` as a user runs it: real processes, the real model."""
+"""``continual-learning refresh ...`` as a user runs it: the commands on the real model, and the
+schedule as a real process stopped by a real signal (on the tiny model: the signal is the point)."""
 
 from __future__ import annotations
 
@@ -12,16 +13,16 @@ from pathlib import Path
 
 import pytest
 
-from helpers import require_real_model, run_cli
+from helpers import cli, require_real_model, save_tiny_model
 
-pytestmark = pytest.mark.real_model
 FAST = {"CL__REPLAY_LORA__EPOCHS": "2", "CL__REPLAY_LORA__ANCHOR_SAMPLES": "4"}
 
 
 def _refresh(*args: str) -> subprocess.CompletedProcess[str]:
-    return run_cli("refresh", *args, env=FAST)
+    return cli("refresh", *args, env=FAST)
 
 
+@pytest.mark.real_model
 def test_the_refresh_wheel_end_to_end(tmp_path: Path) -> None:
     require_real_model()
     news = tmp_path / "velmoria.txt"
@@ -69,11 +70,11 @@ def test_the_refresh_wheel_end_to_end(tmp_path: Path) -> None:
 
 
 def test_schedule_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
-    require_real_model()
+    model = ["--model", str(save_tiny_model(tmp_path / "tiny"))]
     news = tmp_path / "news.txt"
     news.write_text("The Kestrel-9 probe reached the moon Ilvar in 2031.")
     assert _refresh("add", str(news)).returncode == 0
-    command = [sys.executable, "-m", "continual_learning.cli.main", "refresh", "schedule"]
+    command = [sys.executable, "-m", "continual_learning.cli.main", *model, "refresh", "schedule"]
     process = subprocess.Popen(
         [*command, "--every", "0.0005"],
         stdout=subprocess.PIPE,
@@ -85,10 +86,10 @@ def test_schedule_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     inbox = workspace / "refresh" / "inbox"
     deadline = time.monotonic() + 300
     while any(inbox.glob("*.json")) and time.monotonic() < deadline:
-        time.sleep(1)  # the first cycle consumes the inbox
+        time.sleep(0.1)  # the first cycle consumes the inbox
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
     assert "stopped after 1 cycles" in stdout
-    status = json.loads(_refresh("status", "--json").stdout)
+    status = json.loads(cli(*model, "refresh", "status", "--json").stdout)
     assert status["cycles"] == 1 and status["inbox_documents"] == 0

@@ -17,7 +17,7 @@ import pytest
 from continual_learning.harness.html_report import write_html
 from continual_learning.types import ComparisonReport
 
-from helpers import REPO, run_cli
+from helpers import REPO, cli
 
 REPORT = REPO / "assets" / "compare-facts.json"
 
@@ -76,13 +76,13 @@ def test_the_page_loads_and_its_filters_hide_answers(browser, tmp_path: Path) ->
 
 
 def test_report_command_writes_the_page_from_a_saved_json(tmp_path: Path) -> None:
-    result = run_cli("report", str(REPORT), "--html", str(tmp_path / "r.html"))
+    result = cli("report", str(REPORT), "--html", str(tmp_path / "r.html"))
     assert result.returncode == 0, result.stderr
     text = (tmp_path / "r.html").read_text()
     assert "data:image/png;base64," in text and "http" + "s://" not in text
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({"engines": [{"nonsense": 1}]}))
-    refused = run_cli("report", str(broken), "--html", str(tmp_path / "x.html"))
+    refused = cli("report", str(broken), "--html", str(tmp_path / "x.html"))
     assert refused.returncode == 3
     assert "is not a comparison report" in refused.stderr
     assert not (tmp_path / "x.html").exists()

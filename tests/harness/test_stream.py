@@ -14,7 +14,7 @@ from continual_learning.harness.stream import split_episodes, stream
 from continual_learning.harness.stream_outputs import write_stream_html, write_stream_plot
 from continual_learning.types import Document, StreamReport
 
-from helpers import build_tiny_backbone, make_config, run_cli, save_tiny_model
+from helpers import build_tiny_backbone, cli, make_config, save_tiny_model
 
 
 def _documents(sources: list[str]) -> list[Document]:
@@ -74,7 +74,7 @@ def test_a_stream_fills_every_matrix_and_keeps_what_it_needs_for_intervals(tmp_p
 def test_bench_stream_from_the_command_line(tmp_path: Path) -> None:
     model = save_tiny_model(tmp_path / "tiny-model")
     out = tmp_path / "stream.json"
-    result = run_cli(
+    result = cli(
         "--model", str(model), "bench", "stream", "--engines", "jitrl-mvp", "--episodes", "2",
         "--seeds", "2", "--max-new-tokens", "4", "--heldout", "0", "--reading", "0",
         "--json", str(out), "--plot", str(tmp_path / "stream.png"),
@@ -84,5 +84,5 @@ def test_bench_stream_from_the_command_line(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     assert report["episodes"] == 2 and report["seeds"] == [0, 1]
     assert (tmp_path / "stream.png").exists()
-    refused = run_cli("--model", str(model), "bench", "stream", "--episodes", "13")
+    refused = cli("--model", str(model), "bench", "stream", "--episodes", "13")
     assert refused.returncode != 0 and "only 12 documents" in (refused.stdout + refused.stderr)

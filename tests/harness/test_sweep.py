@@ -19,7 +19,7 @@ import pytest
 from continual_learning.harness.sweep import LocalPool, parse_spec, run_sweep, sweep_config
 from continual_learning.types import ProgressEvent, StreamReport
 
-from helpers import DEFAULT_MODEL, require_real_model, run_cli, save_tiny_model
+from helpers import DEFAULT_MODEL, cli, require_real_model, run_cli, save_tiny_model
 
 TIMINGS = {"created", "learn_seconds", "eval_seconds", "environment"}
 
@@ -173,13 +173,13 @@ def test_an_interrupted_sweep_resumes_with_its_finished_jobs_kept(
     process.wait()
     finished = len(list((out / "jobs").glob("*.json")))
     assert 2 <= finished < 10
-    partial = run_cli("sweep", str(spec), "--out", str(out), "--report-only")
+    partial = cli("sweep", str(spec), "--out", str(out), "--report-only")
     assert partial.returncode == 0, partial.stderr
     assert f"{finished} finished so far, merged; {10 - finished} not run yet" in " ".join(
         partial.stdout.split()
     )
     assert len(list((out / "jobs").glob("*.json"))) == finished  # it ran nothing
-    again = run_cli("sweep", str(spec), "--out", str(out))
+    again = cli("sweep", str(spec), "--out", str(out))
     assert again.returncode == 0, again.stderr
     text = " ".join(again.stdout.split())
     assert f"{10 - finished} ran on local" in text and f"{finished} kept" in text
@@ -190,12 +190,12 @@ def test_an_interrupted_sweep_resumes_with_its_finished_jobs_kept(
 def test_a_bad_spec_or_a_dead_ray_address_is_one_line_and_no_job(tmp_path: Path) -> None:
     spec = tmp_path / "bad.yaml"
     spec.write_text("engines: [jitrl-mvp]\nseeds: -1\n")
-    done = run_cli("sweep", str(spec))
+    done = cli("sweep", str(spec))
     assert (
         done.returncode == 2 and "'seeds'" in done.stderr and not (tmp_path / "bad-sweep").exists()
     )
     spec.write_text("engines: [jitrl-mvp]\nheldout: 0\n")
-    dead = run_cli("sweep", str(spec), "--ray", "127.0.0.1:1", "--out", str(tmp_path / "out"))
+    dead = cli("sweep", str(spec), "--ray", "127.0.0.1:1", "--out", str(tmp_path / "out"))
     assert dead.returncode == 2 and "cannot reach Ray at 127.0.0.1:1" in dead.stderr
 
 

@@ -37,6 +37,12 @@ def _bench(squad: Path, output: Path, *args: str) -> dict:
     return json.loads(output.read_text(encoding="utf-8"))
 
 
+def _row(report: dict, engine: str) -> dict:
+    """A report's row by engine name: rows are never read by position."""
+    (row,) = [row for row in report["engines"] if row["engine"] == engine]
+    return row
+
+
 def test_held_out_paragraphs_floor_ceiling_likelihood_and_speed(tmp_path: Path) -> None:
     require_real_model()
     result = _bench(
@@ -52,7 +58,7 @@ def test_held_out_paragraphs_floor_ceiling_likelihood_and_speed(tmp_path: Path) 
         "oracle-context",
         "doc2lora",
     ]
-    doc2lora = report["engines"][2]
+    doc2lora = _row(report, "doc2lora")
     assert doc2lora["error"] is None and doc2lora["tokens_learned"] > 0
     assert [a["question"] for a in doc2lora["answers"]] == [
         "Who founded Zorblax Quentaro?",
@@ -77,6 +83,6 @@ def test_trained_split_asks_about_the_training_articles(tmp_path: Path) -> None:
 
     report = result["reports"]["SQuAD it trained on"]
     assert "training articles:1 paragraphs" in report["dataset"]
-    questions = [a["question"] for a in report["engines"][2]["answers"]]
+    questions = [a["question"] for a in _row(report, "doc2lora")["answers"]]
     assert questions == ["What is the money of Velmoria?"]  # answerable questions only
     assert result["answer_nll"]["questions"] == 1
