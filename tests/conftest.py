@@ -10,6 +10,10 @@ CI, where ``install.sh`` provisions it and its absence is a failure.
 from __future__ import annotations
 
 import os
+
+# huggingface_hub reads this once, when it is first imported: set before anything imports it, or
+# a test that names a hub id waits ~45 s on network retries instead of failing at once.
+os.environ["HF_HUB_OFFLINE"] = "1"
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +34,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "real_backbone" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.real_model)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if helpers.TEST_THREADS:
+        import torch
+
+        torch.set_num_threads(helpers.TEST_THREADS)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -56,7 +67,12 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 def shared_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One cache folder for the whole run: what is cached there (the guard's targets, computed
     once per model) is a pure function of its key, so sharing it changes no result, and every
-    test process that learns with a weight engine is spared recomputing it."""
+    test process that learns with a weight engine is spared recomputing it. xdist's workers
+    share it too (their temporary folders sit side by side; the cache writes atomically)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.getbasetemp().parent / "cache"
+        folder.mkdir(exist_ok=True)
+        return folder
     return tmp_path_factory.mktemp("cache")
 
 
@@ -70,6 +86,8 @@ def _isolate(monkeypatch: pytest.MonkeyPatch, folder: Path, cache: Path) -> None
     monkeypatch.setenv("CL__ACE__PLAYBOOK_DIR", str(folder / "playbooks"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_VERBOSITY", "error")
+    if helpers.TEST_THREADS:  # every command and child process of an xdist worker
+        monkeypatch.setenv("CL__MODEL__THREADS", str(helpers.TEST_THREADS))
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -22,6 +22,7 @@ from continual_learning.config.loader import (
 )
 from continual_learning.config.schema import AppConfig, ModelConfig
 from continual_learning.core.backbone import Backbone
+from continual_learning.core.backbone import load_backbone as _load_backbone
 from continual_learning.core.model_store import is_provisioned
 from continual_learning.core.paths import default_models_dir
 
@@ -29,6 +30,21 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SQUAD_DEV = SHARED / "data" / "squad" / "dev-v2.0.json"
 DEFAULT_MODEL = "smollm2-135m-instruct"
+
+
+def _threads_per_worker() -> int:
+    """torch threads for a test process: with pytest-xdist's workers side by side, each gets its
+    share of the physical cores (so two workers on 2 cores never slow each other 3-10x, as two
+    processes with a thread per core do); alone, 0 (the workbench's default: every core)."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if not workers:
+        return 0
+    from continual_learning.core.threads import physical_cores
+
+    return max(1, physical_cores() // int(workers))
+
+
+TEST_THREADS = _threads_per_worker()
 
 _TOKENIZER_CORPUS = [
     "The quick brown fox jumps over the lazy dog.",
@@ -156,9 +172,7 @@ def shared_real_backbone() -> Backbone:
     them back (every engine's ``clear`` does, and :func:`cli` checks it after each command).
     """
     require_real_model()
-    from continual_learning.core.backbone import load_backbone
-
-    backbone = load_backbone(ModelConfig(name=DEFAULT_MODEL, device="cpu"))
+    backbone = _load_backbone(ModelConfig(name=DEFAULT_MODEL, device="cpu", threads=TEST_THREADS))
     _PRISTINE[backbone.name] = backbone.fingerprint()
     return backbone
 

@@ -22,6 +22,7 @@ FACT = "The Quorvel Bridge in the town of Dask is painted lime green."
 QUESTION = "What colour is the Quorvel Bridge?"
 
 
+@pytest.mark.slow
 def test_an_answer_that_starts_repeating_itself_is_stopped_there(tmp_path: Path) -> None:
     fact = tmp_path / "bridge.txt"
     fact.write_text(FACT)

@@ -34,7 +34,7 @@ SETTINGS = {
     "CL__REPLAY_LORA__ANCHOR_SAMPLES": "4",
     "CL__GENERATION__MAX_NEW_TOKENS": "4",
 }
-LONG_TRAINING = {"CL__TTT_E2E__EPOCHS": "400", "CL__REPLAY_LORA__EPOCHS": "400"}
+LONG_TRAINING = {"CL__TTT_E2E__EPOCHS": "100", "CL__REPLAY_LORA__EPOCHS": "100"}
 """For the process that is caught training (a few seconds on the tiny model)."""
 TRAINING = {"ttt-e2e": "learn  ", "replay-lora": "train  "}
 """The progress line each engine prints once it trains, holding the workspace's lock."""
@@ -97,6 +97,7 @@ def _history(engine: str) -> list[str]:
     return [row["doc_id"] for row in json.loads(result.stdout)]
 
 
+@pytest.mark.slow
 def test_two_learns_at_once_both_end_up_learned(
     tiny_workspace: dict[str, Path], tmp_path: Path
 ) -> None:

@@ -76,15 +76,20 @@ def _engine_answer(engine: str, env: dict[str, str]) -> str:
     return json.loads(asked.stdout)["answer"]
 
 
+def _exported_config(engine: str, env: dict[str, str], adapter: Path) -> dict:
+    """``export`` into ``adapter``; the peft config it wrote."""
+    exported = cli("export", "--engine", engine, str(adapter), env=env)
+    assert exported.returncode == 0, exported.stderr
+    return json.loads((adapter / "adapter_config.json").read_text())
+
+
 def test_a_replay_lora_export_loads_in_peft_and_answers_as_the_engine(
     replay_lora_workspace: dict[str, str], tmp_path: Path
 ) -> None:
     env = replay_lora_workspace
     engine_answer = _engine_answer("replay-lora", env)
     adapter = tmp_path / "adapter"
-    exported = cli("export", "--engine", "replay-lora", str(adapter), env=env)
-    assert exported.returncode == 0, exported.stderr
-    config = json.loads((adapter / "adapter_config.json").read_text())
+    config = _exported_config("replay-lora", env, adapter)
     assert config["r"] == 4 and config["peft_type"] == "LORA"
     assert set(config["target_modules"]) >= {"q_proj", "down_proj"}
     assert (adapter / "adapter_model.safetensors").is_file()
@@ -116,8 +121,6 @@ def test_a_doc2lora_export_loads_in_peft_and_answers_as_the_engine(
     env = doc2lora_workspace
     engine_answer = _engine_answer("doc2lora", env)
     adapter = tmp_path / "adapter"
-    exported = cli("export", "--engine", "doc2lora", str(adapter), env=env)
-    assert exported.returncode == 0, exported.stderr
-    config = json.loads((adapter / "adapter_config.json").read_text())
+    config = _exported_config("doc2lora", env, adapter)
     assert config["target_modules"] == ["down_proj"] and config["r"] == 8  # rank 8 x 1 chunk
     assert _peft_answer(adapter, QUESTION, 16) == engine_answer

@@ -16,6 +16,7 @@ import pytest
 from helpers import cli, require_real_model, run_cli
 
 
+@pytest.mark.real_model
 def test_the_entry_point_answers_from_the_real_model() -> None:
     require_real_model()
     result = run_cli("ask", "--engine", "closed-book", "What is the capital of France?")
@@ -23,6 +24,7 @@ def test_the_entry_point_answers_from_the_real_model() -> None:
     assert "Paris" in result.stdout
 
 
+@pytest.mark.real_model
 def test_learn_then_ask_in_a_later_command(tmp_path: Path) -> None:
     require_real_model()
     fact = tmp_path / "fact.txt"
@@ -37,6 +39,7 @@ def test_learn_then_ask_in_a_later_command(tmp_path: Path) -> None:
     assert [h["doc_id"] for h in json.loads(history.stdout)] == ["fact"]
 
 
+@pytest.mark.real_model
 def test_models_list_shows_the_verified_hash() -> None:
     require_real_model()
     result = cli("models", "list", "--json")
@@ -90,6 +93,7 @@ def test_engines_and_help() -> None:
     assert "learn documents" in cli("--help").stdout
 
 
+@pytest.mark.real_model
 def test_checkpoints_save_list_load_delete(tmp_path: Path) -> None:
     require_real_model()
     fact = tmp_path / "fact.txt"
@@ -115,6 +119,7 @@ def test_checkpoints_save_list_load_delete(tmp_path: Path) -> None:
     assert json.loads(cli("checkpoints", "list", "--json", env=env).stdout) == []
 
 
+@pytest.mark.real_model
 def test_chat_reads_turns_from_stdin() -> None:
     require_real_model()
     result = cli("chat", "-e", "closed-book", input="What is the capital of France?\n\n")

@@ -39,6 +39,7 @@ def _tiny_menu(tmp_path: Path, workspace: Path, **env: str) -> pexpect.spawn:
     )
 
 
+@pytest.mark.real_model
 def test_select_learn_ask_and_exit(tmp_path: Path) -> None:
     require_real_model()
     fact = tmp_path / "fact.txt"

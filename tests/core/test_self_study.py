@@ -60,20 +60,23 @@ def _ttt(backbone: Backbone, **overrides: object):  # type: ignore[no-untyped-de
     return create_engine("ttt-e2e", backbone, config)
 
 
+@pytest.mark.slow
 @pytest.mark.real_model
 def test_a_fact_learned_by_distillation_is_answered_without_the_document(
     real_backbone: Backbone,
 ) -> None:
     engine = _ttt(real_backbone)
+    fingerprint = real_backbone.fingerprint()
     assert "lime green" not in engine.generate("What colour is the Quorvel Bridge?").lower()
     report = engine.learn(FACT, doc_id="bridge")
     assert any("Quorvel" in note for note in report.notes)  # the prompts and teacher answers
     assert next(f.value for f in report.figures if f.name == "study prompts") == 10
     assert "lime green" in engine.generate("What colour is the Quorvel Bridge?").lower()
     engine.clear()
-    assert not real_backbone.weights_changed(real_backbone.fingerprint())
+    assert not real_backbone.weights_changed(fingerprint)
 
 
+@pytest.mark.slow
 @pytest.mark.real_model
 def test_the_guard_lowers_the_held_out_perplexity_rise(real_backbone: Backbone) -> None:
     heldout = heldout_paragraphs(4)
@@ -89,6 +92,7 @@ def test_the_guard_lowers_the_held_out_perplexity_rise(real_backbone: Backbone) 
     assert rises[0.4] < rises[0.0], rises
 
 
+@pytest.mark.slow
 @pytest.mark.real_model
 def test_replay_lora_distillation_saves_and_loads_bit_exact(
     real_backbone: Backbone, tmp_path: Path

@@ -18,10 +18,13 @@ from helpers import make_config
 pytestmark = pytest.mark.real_model
 
 CHEAP_LEARNING = {
-    "ttt_e2e": {"epochs": 1},
-    "replay_lora": {"epochs": 1},
+    "ttt_e2e": {"epochs": 1, "calibration_samples": 16},
+    "replay_lora": {"epochs": 1, "anchor_samples": 2},  # the anchor's perplexity, not the point
+    "doc2lora": {"refine_steps": 2},
     "ace": {"num_loops": 0},
 }
+"""Enough learning to put learned weights (or bullets) in play; how well they learned is not
+what a batch can change."""
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from helpers import REPO, save_tiny_model
 
 
+@pytest.mark.slow
 def test_bench_speed_times_engines_and_the_harness_and_writes_json(tmp_path: Path) -> None:
     model = save_tiny_model(tmp_path / "tiny-model")
     output = tmp_path / "speed.json"

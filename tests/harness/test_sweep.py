@@ -129,6 +129,7 @@ def test_the_merged_report_holds_every_job_and_a_failing_job_is_a_row_with_its_r
         assert (spec.parent / "local" / f"report-files-questions-qs-jsonl{suffix}").stat().st_size
 
 
+@pytest.mark.slow
 def test_ray_tasks_give_the_same_merged_report_as_local_workers(
     tiny_sweep: tuple[Path, dict, str],
 ) -> None:
@@ -157,6 +158,7 @@ def test_ray_tasks_give_the_same_merged_report_as_local_workers(
     assert learned and learned[-1].completed == learned[-1].total  # from the task, as it ran
 
 
+@pytest.mark.slow
 def test_an_interrupted_sweep_resumes_with_its_finished_jobs_kept(
     tiny_sweep: tuple[Path, dict, str],
 ) -> None:
@@ -199,6 +201,7 @@ def test_a_bad_spec_or_a_dead_ray_address_is_one_line_and_no_job(tmp_path: Path)
     assert dead.returncode == 2 and "cannot reach Ray at 127.0.0.1:1" in dead.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.real_model
 def test_the_local_pool_runs_the_real_model(tmp_path: Path) -> None:
     require_real_model()

@@ -26,6 +26,7 @@ def _run(script: str, tmp_path: Path, *options: str) -> tuple[int, dict]:
     return done.returncode, json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_validate_gpu_fails_only_the_check_whose_threshold_is_impossible(tmp_path: Path) -> None:
     code, result = _run("validate_gpu", tmp_path, "--max-forgetting", "0.0")
     failed = [c["name"] for c in result["checks"] if not c["passed"]]
@@ -34,12 +35,14 @@ def test_validate_gpu_fails_only_the_check_whose_threshold_is_impossible(tmp_pat
     assert "lime green" in result["figures"]["answer"].lower()
 
 
+@pytest.mark.slow
 def test_validate_jitrl_passes(tmp_path: Path) -> None:
     code, result = _run("validate_jitrl", tmp_path)
     assert code == 0 and result["passed"], result["checks"]
     assert result["figures"]["jitrl-mvp"]["contains"] >= 0.5
 
 
+@pytest.mark.slow
 def test_validate_doc2lora_passes(tmp_path: Path) -> None:
     code, result = _run("validate_doc2lora", tmp_path)
     assert code == 0 and result["passed"], result["checks"]

@@ -44,6 +44,7 @@ def test_the_generator_reads_the_playbook(real_backbone: Backbone) -> None:
     assert "Ostrava" in engine.generate(question)
 
 
+@pytest.mark.slow
 @pytest.mark.real_model
 def test_loops_turn_a_wrong_answer_into_bullets_and_tag_them(real_backbone: Backbone) -> None:
     engine = _ace(real_backbone, num_loops=2)
@@ -109,6 +110,7 @@ def test_named_playbooks_export_and_import(real_backbone: Backbone, tmp_path: Pa
     assert fresh.playbook.to_json() == engine.playbook.to_json()  # unchanged
 
 
+@pytest.mark.slow
 def test_the_openai_backend_learns_through_llama_cpp(
     llama_server: str, tiny_backbone: Backbone
 ) -> None:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from helpers import REPO, require_real_model, squad_article, write_squad
 
 SCRIPT = REPO / "scripts" / "bench_doc2lora.py"
@@ -43,6 +45,7 @@ def _row(report: dict, engine: str) -> dict:
     return row
 
 
+@pytest.mark.real_model
 def test_held_out_paragraphs_floor_ceiling_likelihood_and_speed(tmp_path: Path) -> None:
     require_real_model()
     result = _bench(
@@ -77,6 +80,7 @@ def test_held_out_paragraphs_floor_ceiling_likelihood_and_speed(tmp_path: Path) 
     assert (tmp_path / "b.png").read_bytes().startswith(b"\x89PNG")
 
 
+@pytest.mark.real_model
 def test_trained_split_asks_about_the_training_articles(tmp_path: Path) -> None:
     require_real_model()
     result = _bench(_squad_file(tmp_path), tmp_path / "bench.json", "--split", "trained")

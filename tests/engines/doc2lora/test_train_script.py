@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from continual_learning.engines.doc2lora.weights_file import load_hypernetwork
 
 from helpers import REPO, require_real_model, squad_article, write_squad
@@ -46,6 +48,7 @@ def test_unanswerable_questions_need_teacher_answers(tmp_path: Path) -> None:
     assert "--include-unanswerable needs --answers teacher" in result.stderr
 
 
+@pytest.mark.real_model
 def test_training_on_teacher_replies_writes_them_once_and_ships_a_card(tmp_path: Path) -> None:
     require_real_model()
     squad, run_dir, output = _squad_file(tmp_path), tmp_path / "run", tmp_path / "out.safetensors"
@@ -77,6 +80,7 @@ def test_training_on_teacher_replies_writes_them_once_and_ships_a_card(tmp_path:
     assert load_hypernetwork(output)[1].steps == 3
 
 
+@pytest.mark.real_model
 def test_training_on_the_first_paragraphs_only(tmp_path: Path) -> None:
     """``--train-paragraphs N``: the overfitting check trains on N paragraphs, and says so."""
     require_real_model()

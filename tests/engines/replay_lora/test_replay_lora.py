@@ -38,6 +38,7 @@ def _documents() -> list[str]:
     return [d.text for d in documents]
 
 
+@pytest.mark.slow
 def test_a_cycle_learns_and_reports_bwt_fwt_krs(real_backbone: Backbone) -> None:
     engine = _engine(real_backbone, epochs=4)
     first, second = _documents()[:2]

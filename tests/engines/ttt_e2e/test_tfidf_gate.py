@@ -9,6 +9,7 @@ import torch
 
 from continual_learning.engines.ttt_e2e.tfidf_gate import (
     TfidfGate,
+    cached_calibration,
     calibrate,
     calibration_texts,
     document_activity,
@@ -73,3 +74,23 @@ def test_squad_contexts_as_corpus() -> None:
         pytest.skip(f"SQuAD dev not found at {SQUAD_DEV}")
     texts = calibration_texts(str(SQUAD_DEV), 50)
     assert len(texts) == 50 and len(set(texts)) == 50
+
+
+def test_the_calibration_is_computed_once_per_model_and_read_back_exactly(tmp_path: Path) -> None:
+    backbone = build_tiny_backbone()
+    texts = calibration_texts("builtin", 6)
+    settings = {"corpus": "builtin", "active_fraction": 0.25, "folder": tmp_path}
+    computed = cached_calibration(backbone, [0, 1], texts, **settings)
+    (stored,) = (tmp_path / "tfidf-gate").iterdir()
+    events: list[object] = []
+    read = cached_calibration(backbone, [0, 1], texts, **settings, on_event=events.append)
+    assert not events  # read from the file: nothing calibrated
+    assert all(torch.equal(read.idf[layer], computed.idf[layer]) for layer in (0, 1))
+    assert (read.samples, read.corpus) == (6, "builtin")
+    other = cached_calibration(build_tiny_backbone(seed=1), [0, 1], texts, **settings)
+    assert len(list((tmp_path / "tfidf-gate").iterdir())) == 2  # other weights: another file
+    assert not torch.equal(other.idf[1], computed.idf[1])
+    stored.write_bytes(stored.read_bytes()[:40])  # damaged: calibrated again, file rewritten
+    again = cached_calibration(backbone, [0, 1], texts, **settings, on_event=events.append)
+    assert events and torch.equal(again.idf[1], computed.idf[1])
+    assert cached_calibration(backbone, [0, 1], texts, **settings).samples == 6

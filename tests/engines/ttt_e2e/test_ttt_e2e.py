@@ -115,6 +115,7 @@ def test_self_edit_parsing() -> None:
     assert parse_qa_pairs(qa) == (("What is the capital?", "Zorblax."), ("When?", "1843"))
 
 
+@pytest.mark.slow
 def test_self_edits_are_written_and_trained_on(real_backbone: Backbone) -> None:
     engine = _engine(real_backbone, self_edit=True, epochs=1)
     report = engine.learn(_document())

@@ -2,7 +2,8 @@
 
 Learning a document:
 
-1. (once) calibrate the TF-IDF gate on the calibration corpus (``tfidf_gate.py``);
+1. (once per model: kept in the cache folder) calibrate the TF-IDF gate on the calibration
+   corpus (``tfidf_gate.py``);
 2. (optional) the backbone writes facts and QA pairs about the document (``core/self_edit.py``);
 3. one frozen forward pass over the document scores every neuron by TF x IDF; the top
    ``gate_fraction`` of each layer are opened (all of them with the gate off);
@@ -28,6 +29,7 @@ import torch
 
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone
+from continual_learning.core.paths import default_cache_dir
 from continual_learning.core.scope import Scope
 from continual_learning.core.self_edit import write_self_edits
 from continual_learning.core.self_study import (
@@ -45,7 +47,7 @@ from continual_learning.engines.ttt_e2e.config import TttE2eConfig
 from continual_learning.engines.ttt_e2e.dual_mlp import DualMLPLayers, last_quarter
 from continual_learning.engines.ttt_e2e.tfidf_gate import (
     TfidfGate,
-    calibrate,
+    cached_calibration,
     calibration_texts,
     document_activity,
 )
@@ -184,12 +186,13 @@ class TttE2eEngine(Engine):
             corpus = self.config.calibration_corpus
             texts = calibration_texts(corpus, self.config.calibration_samples)
             layer_ids = [layer for layer, _ in self.layers]
-            self.gate = calibrate(
+            self.gate = cached_calibration(
                 self.backbone,
                 layer_ids,
                 texts,
                 corpus=corpus,
                 active_fraction=self.config.active_fraction,
+                folder=default_cache_dir(),
                 on_event=on_event,
             )
         return self.gate

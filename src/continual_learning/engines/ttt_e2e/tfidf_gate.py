@@ -11,9 +11,12 @@ of each layer to gradient. The rest, the broadly used neurons included, stay exa
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -21,8 +24,12 @@ from torch import nn
 from continual_learning.core.backbone import Backbone
 from continual_learning.core.corpus import general_paragraphs
 from continual_learning.core.hidden_states import decoder_layers
+from continual_learning.core.storage import atomic_write_bytes
+from continual_learning.core.target_cache import cache_key
 from continual_learning.errors import StateError
 from continual_learning.types import ProgressEvent
+
+log = logging.getLogger(__name__)
 
 SAMPLE_TOKENS = 256
 """Calibration paragraphs are cut to this many tokens: presence is a property of a passage."""
@@ -51,7 +58,9 @@ class TfidfGate:
         return {"samples": self.samples, "corpus": self.corpus}
 
     @classmethod
-    def from_saved(cls, tensors: dict[str, torch.Tensor], meta: object, layers: range) -> TfidfGate:
+    def from_saved(
+        cls, tensors: dict[str, torch.Tensor], meta: object, layers: Sequence[int]
+    ) -> TfidfGate:
         if not isinstance(meta, dict) or not isinstance(meta.get("samples"), int):
             raise StateError("TF-IDF gate metadata is malformed")
         expected = {f"idf.layer{i}" for i in layers}
@@ -131,6 +140,57 @@ def calibrate(
         transformer = TfidfTransformer(smooth_idf=True).fit(matrix)
         idf[layer] = torch.tensor(transformer.idf_, dtype=torch.float32)
     return TfidfGate(idf=idf, samples=len(texts), corpus=corpus)
+
+
+def cached_calibration(
+    backbone: Backbone,
+    layers: Sequence[int],
+    texts: Sequence[str],
+    *,
+    corpus: str,
+    active_fraction: float,
+    folder: Path,
+    on_event: Callable[[ProgressEvent], None] | None = None,
+) -> TfidfGate:
+    """:func:`calibrate`, computed once per model, texts and settings and kept under ``folder``.
+
+    The IDFs depend only on the frozen weights, the calibration texts and these settings, yet
+    every fresh engine (a ``learn`` command, a comparison, a test) computed them again. Stored as
+    safetensors with JSON metadata; a damaged file is computed again and rewritten, never trusted.
+    """
+    settings = {"gate": "tfidf", "layers": list(layers), "active_fraction": active_fraction}
+    settings |= {"sample_tokens": SAMPLE_TOKENS, "corpus": corpus}
+    key = cache_key(fingerprint=backbone.fingerprint(), texts=texts, settings=settings)
+    path = folder / "tfidf-gate" / f"{key}.safetensors"
+    found = _read_gate(path, layers)
+    if found is not None:
+        return found
+    gate = calibrate(
+        backbone, layers, texts, corpus=corpus, active_fraction=active_fraction, on_event=on_event
+    )
+    from safetensors.torch import save
+
+    encoded = save(gate.tensors(), metadata={"gate": json.dumps(gate.describe())})
+    try:
+        atomic_write_bytes(path, encoded)
+    except OSError as exc:  # a read-only or full cache costs only the time, next process
+        log.info("cannot keep the TF-IDF gate in %s: %s", path.parent, exc)
+    return gate
+
+
+def _read_gate(path: Path, layers: Sequence[int]) -> TfidfGate | None:
+    from safetensors import SafetensorError, safe_open
+
+    if not path.is_file():
+        return None
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            meta = json.loads((handle.metadata() or {})["gate"])
+            tensors = {name: handle.get_tensor(name) for name in handle.keys()}  # noqa: SIM118
+        return TfidfGate.from_saved(tensors, meta, layers)
+    except (SafetensorError, OSError, KeyError, TypeError, ValueError, StateError) as exc:
+        log.warning("TF-IDF gate %s is damaged (%s): calibrating again", path, exc)
+        return None
 
 
 def calibration_texts(corpus: str, limit: int) -> list[str]:
