@@ -34,8 +34,9 @@ DEFAULT_MODEL = "smollm2-135m-instruct"
 
 def _threads_per_worker() -> int:
     """torch threads for a test process: with pytest-xdist's workers side by side, each gets its
-    share of the physical cores (so two workers on 2 cores never slow each other 3-10x, as two
-    processes with a thread per core do); alone, 0 (the workbench's default: every core)."""
+    share of the physical cores, at least one (two processes with a thread per core each slow
+    each other 3-10x on 2 cores; single-threaded ones only take turns); alone, 0 (the
+    workbench's default: every core)."""
     workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
     if not workers:
         return 0

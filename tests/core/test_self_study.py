@@ -55,7 +55,8 @@ def test_guard_rows_are_the_share_of_each_update() -> None:
 
 
 def _ttt(backbone: Backbone, **overrides: object):  # type: ignore[no-untyped-def]
-    section = {"objective": "distill", "calibration_samples": 24, "study_prompts": 10} | overrides
+    section = {"objective": "distill", "calibration_samples": 24, "study_prompts": 10}
+    section |= {"study_answer_tokens": 24} | overrides  # the teacher's answers: a short phrase
     config = make_config(ttt_e2e=section, generation={"max_new_tokens": 24})
     return create_engine("ttt-e2e", backbone, config)
 
@@ -98,6 +99,7 @@ def test_replay_lora_distillation_saves_and_loads_bit_exact(
     real_backbone: Backbone, tmp_path: Path
 ) -> None:
     section = {"objective": "distill", "study_prompts": 6, "epochs": 1, "guard_share": 0.2}
+    section |= {"study_answer_tokens": 16}  # what is saved and loaded, not how well it learned
     config = make_config(replay_lora=section, generation={"max_new_tokens": 16})
     engine = create_engine("replay-lora", real_backbone, config)
     fingerprint = real_backbone.fingerprint()

@@ -122,6 +122,7 @@ def test_the_openai_backend_learns_through_llama_cpp(
         num_loops=1,
         questions_per_document=2,
         questions_per_step=2,  # the two questions' role calls as concurrent requests
+        role_max_tokens=48,  # a question, a verdict, a bullet: the server's tokens cost most here
     )
     report = engine.learn(DOC, doc_id="velmoria")
     assert {f.name: f.value for f in report.figures}["questions written"] >= 1

@@ -49,6 +49,7 @@ def test_unanswerable_questions_need_teacher_answers(tmp_path: Path) -> None:
 
 
 @pytest.mark.real_model
+@pytest.mark.slow
 def test_training_on_teacher_replies_writes_them_once_and_ships_a_card(tmp_path: Path) -> None:
     require_real_model()
     squad, run_dir, output = _squad_file(tmp_path), tmp_path / "run", tmp_path / "out.safetensors"
