@@ -160,6 +160,7 @@ def test_a_dead_ollama_fails_the_learn_with_a_clear_error(tiny_backbone: Backbon
     assert engine.history == [] and len(Playbook()) == len(engine.playbook) == 0
 
 
+@pytest.mark.slow
 @pytest.mark.real_model
 def test_a_batched_step_asks_each_role_once_for_all_its_questions(
     real_backbone: Backbone,

@@ -43,6 +43,7 @@ def test_advantage_is_centred_and_only_moves_candidates() -> None:
     assert int(delta.argmax()) == 0
 
 
+@pytest.mark.slow
 def test_retrieval_by_hidden_states_finds_the_fact_documents(real_backbone) -> None:
     engine = create_engine("jitrl-full", real_backbone, make_config())
     documents, questions = fictional_fact_set()

@@ -62,6 +62,7 @@ def test_a_cycle_learns_and_reports_bwt_fwt_krs(real_backbone: Backbone) -> None
     engine.clear()
 
 
+@pytest.mark.slow
 def test_ewc_penalty_appears_from_the_second_cycle(real_backbone: Backbone) -> None:
     engine = _engine(real_backbone, ewc=True, ewc_lambda=1000.0)
     first, second = _documents()[:2]
