@@ -227,7 +227,6 @@ def _sharing_the_real_model() -> Iterator[list]:
         built.append(bench)
         return bench
 
-    # A script run in-process imports load_backbone after this, so it gets the sharing one too.
     workbench_module.load_backbone = backbone_module.load_backbone = load  # type: ignore[assignment]
     cli_main._workbench = recorded_workbench  # type: ignore[assignment]
     try:
@@ -279,36 +278,6 @@ def cli(
                 _clear_weight_engines(bench)
     assert_shared_model_unchanged(after=f"'{' '.join(args)}'")
     return subprocess.CompletedProcess(list(args), code or 0, stdout.getvalue(), stderr.getvalue())
-
-
-def script(
-    name: str, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``python scripts/NAME.py ARGS`` run inside this test process (``runpy``), sharing the real
-    model as :func:`cli` does: its exit code, stdout and stderr."""
-    import runpy
-
-    path = REPO / "scripts" / f"{name}.py"
-    stdout, stderr = io.StringIO(), io.StringIO()
-    saved_argv = sys.argv
-    sys.argv = [str(path), *args]
-    with (
-        _environment(env or {}),
-        _sharing_the_real_model(),
-        contextlib.redirect_stdout(stdout),
-        contextlib.redirect_stderr(stderr),
-    ):
-        try:
-            runpy.run_path(str(path), run_name="__main__")
-            code: int = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
-        finally:
-            sys.argv = saved_argv
-    assert_shared_model_unchanged(after=f"scripts/{name}.py")
-    return subprocess.CompletedProcess(
-        [str(path), *args], code, stdout.getvalue(), stderr.getvalue()
-    )
 
 
 @contextlib.contextmanager
