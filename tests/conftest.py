@@ -84,7 +84,6 @@ def _isolate(monkeypatch: pytest.MonkeyPatch, folder: Path, cache: Path) -> None
     monkeypatch.setenv("CL_WORKSPACE", str(folder / "workspace"))
     monkeypatch.setenv("CL_CACHE_DIR", str(cache))
     monkeypatch.setenv("CL__ACE__PLAYBOOK_DIR", str(folder / "playbooks"))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_VERBOSITY", "error")
     if helpers.TEST_THREADS:  # every command and child process of an xdist worker
         monkeypatch.setenv("CL__MODEL__THREADS", str(helpers.TEST_THREADS))

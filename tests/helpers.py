@@ -207,11 +207,10 @@ def _sharing_the_real_model() -> Iterator[list]:
     """Inside: the workbench gets the already loaded real model instead of reading it again,
     and every workbench a command builds is recorded, so its engines can be cleared after."""
     import continual_learning.cli.main as cli_main
-    import continual_learning.core.backbone as backbone_module
     import continual_learning.workbench as workbench_module
     from continual_learning.core.threads import configure_threads
 
-    original_load = backbone_module.load_backbone
+    original_load = workbench_module.load_backbone
     original_workbench = cli_main._workbench
     built: list = []
 
@@ -227,13 +226,10 @@ def _sharing_the_real_model() -> Iterator[list]:
         built.append(bench)
         return bench
 
-    workbench_module.load_backbone = backbone_module.load_backbone = load  # type: ignore[assignment]
-    cli_main._workbench = recorded_workbench  # type: ignore[assignment]
-    try:
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(workbench_module, "load_backbone", load)
+        monkeypatch.setattr(cli_main, "_workbench", recorded_workbench)
         yield built
-    finally:
-        workbench_module.load_backbone = backbone_module.load_backbone = original_load
-        cli_main._workbench = original_workbench
 
 
 @contextlib.contextmanager
