@@ -20,6 +20,7 @@ pytestmark = pytest.mark.real_model
 FACT = "The Quorvel Bridge in the town of Dask is painted lime green."
 QUESTION = "What colour is the Quorvel Bridge?"
 FAST = {"CL__REPLAY_LORA__EPOCHS": "2", "CL__REPLAY_LORA__RANK": "4"}
+FAST |= {"CL__REPLAY_LORA__GUARD_SHARE": "0"}  # what is exported, not what kept it in place
 
 
 def _learned_workspace(folder: Path, engine: str, env: dict[str, str]) -> dict[str, str]:

@@ -16,6 +16,7 @@ import pytest
 from helpers import cli, require_real_model, save_tiny_model
 
 FAST = {"CL__REPLAY_LORA__EPOCHS": "2", "CL__REPLAY_LORA__ANCHOR_SAMPLES": "4"}
+FAST |= {"CL__REPLAY_LORA__GUARD_SHARE": "0"}  # the wheel, not the guard (test_self_study.py)
 
 
 def _refresh(*args: str) -> subprocess.CompletedProcess[str]:

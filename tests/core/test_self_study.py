@@ -66,7 +66,7 @@ def _ttt(backbone: Backbone, **overrides: object):  # type: ignore[no-untyped-de
 def test_a_fact_learned_by_distillation_is_answered_without_the_document(
     real_backbone: Backbone,
 ) -> None:
-    engine = _ttt(real_backbone)
+    engine = _ttt(real_backbone, guard_share=0.0)  # the guard has its own test below
     fingerprint = real_backbone.fingerprint()
     assert "lime green" not in engine.generate("What colour is the Quorvel Bridge?").lower()
     report = engine.learn(FACT, doc_id="bridge")
@@ -77,6 +77,11 @@ def test_a_fact_learned_by_distillation_is_answered_without_the_document(
     assert not real_backbone.weights_changed(fingerprint)
 
 
+GUARDED_NLL = {"objective": "nll", "learning_rate": 0.03, "epochs": 3}
+"""The guard holds any objective's update to the frozen model; next-token loss on the document
+needs no teacher, so the test pays for the guard alone."""
+
+
 @pytest.mark.slow
 @pytest.mark.real_model
 def test_the_guard_lowers_the_held_out_perplexity_rise(real_backbone: Backbone) -> None:
@@ -84,7 +89,7 @@ def test_the_guard_lowers_the_held_out_perplexity_rise(real_backbone: Backbone) 
     before = perplexity(real_backbone, heldout)
     rises = {}
     for share in (0.0, 0.4):
-        engine = _ttt(real_backbone, guard_share=share, learning_rate=0.03, epochs=3)
+        engine = _ttt(real_backbone, guard_share=share, guard_samples=6, **GUARDED_NLL)
         engine.learn(FACT)
         with engine.applied():
             rises[share] = perplexity(real_backbone, heldout) - before
@@ -99,7 +104,8 @@ def test_replay_lora_distillation_saves_and_loads_bit_exact(
     real_backbone: Backbone, tmp_path: Path
 ) -> None:
     section = {"objective": "distill", "study_prompts": 6, "epochs": 1, "guard_share": 0.2}
-    section |= {"study_answer_tokens": 16}  # what is saved and loaded, not how well it learned
+    # what is saved and loaded, not how well it learned: the guard on a few paragraphs
+    section |= {"study_answer_tokens": 16, "guard_samples": 4}
     config = make_config(replay_lora=section, generation={"max_new_tokens": 16})
     engine = create_engine("replay-lora", real_backbone, config)
     fingerprint = real_backbone.fingerprint()

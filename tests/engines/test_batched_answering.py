@@ -18,8 +18,9 @@ from helpers import make_config
 pytestmark = pytest.mark.real_model
 
 CHEAP_LEARNING = {
-    "ttt_e2e": {"epochs": 1, "calibration_samples": 16},
-    "replay_lora": {"epochs": 1, "anchor_samples": 2},  # the anchor's perplexity, not the point
+    "ttt_e2e": {"epochs": 1, "calibration_samples": 16, "guard_share": 0.0},
+    # the anchor's perplexity and the forgetting guard are not the point
+    "replay_lora": {"epochs": 1, "anchor_samples": 2, "guard_share": 0.0},
     "doc2lora": {"refine_steps": 2},
     "ace": {"num_loops": 0},
 }
@@ -34,17 +35,7 @@ def facts():  # type: ignore[no-untyped-def]
     return documents, [q for q in questions if q.doc_id in {d.id for d in documents}][:5]
 
 
-SLOW = {"replay_lora"}
-"""Over 20 s here: its first cycle also works out the forgetting guard's targets."""
-
-
-@pytest.mark.parametrize(
-    "key",
-    [
-        pytest.param(spec.key, marks=pytest.mark.slow) if spec.key in SLOW else spec.key
-        for spec in engine_specs()
-    ],
-)
+@pytest.mark.parametrize("key", [spec.key for spec in engine_specs()])
 def test_a_batch_answers_as_one_at_a_time_does(key: str, real_backbone, facts) -> None:  # type: ignore[no-untyped-def]
     documents, questions = facts
     fingerprint = real_backbone.fingerprint()

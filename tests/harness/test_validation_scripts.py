@@ -14,6 +14,8 @@ import pytest
 from helpers import REPO
 
 pytestmark = pytest.mark.real_model
+SHORT_ANSWERS = {"CL__GENERATION__MAX_NEW_TOKENS": "24"}
+"""The facts' answers are a short sentence: 24 tokens hold them (the default is 64)."""
 
 
 def _run(
@@ -41,15 +43,14 @@ def test_validate_gpu_fails_only_the_check_whose_threshold_is_impossible(tmp_pat
 
 @pytest.mark.slow
 def test_validate_jitrl_passes(tmp_path: Path) -> None:
-    # The facts' answers are a short sentence: 24 tokens hold them (the default is 64).
-    code, result = _run("validate_jitrl", tmp_path, env={"CL__GENERATION__MAX_NEW_TOKENS": "24"})
+    code, result = _run("validate_jitrl", tmp_path, env=SHORT_ANSWERS)
     assert code == 0 and result["passed"], result["checks"]
     assert result["figures"]["jitrl-mvp"]["contains"] >= 0.5
 
 
 @pytest.mark.slow
 def test_validate_doc2lora_passes(tmp_path: Path) -> None:
-    code, result = _run("validate_doc2lora", tmp_path)
+    code, result = _run("validate_doc2lora", tmp_path, env=SHORT_ANSWERS)
     assert code == 0 and result["passed"], result["checks"]
     assert (
         result["figures"]["gold_answer_loss_lora"]

@@ -17,8 +17,9 @@ import requests
 
 from continual_learning.core.model_store import gguf_path
 from continual_learning.core.paths import default_models_dir
+from continual_learning.core.threads import physical_cores
 
-from helpers import DEFAULT_MODEL
+from helpers import DEFAULT_MODEL, TEST_THREADS
 from ollama_standin import OllamaStandIn
 
 
@@ -48,7 +49,12 @@ def llama_server() -> Iterator[str]:
     params.port = 0  # any free port; the server reports which
     params.n_ctx = 4096
     params.n_parallel = 1
-    params.cpuparams.n_threads = 2
+    params.verbosity = 1  # errors only: its per-request timings land in the test run's output
+    # A thread per core this test process may use, and no spinning while it waits: a second
+    # test worker shares the cores, and llama.cpp's busy threads slowed both ~10x.
+    for cpu in (params.cpuparams, params.cpuparams_batch):
+        cpu.n_threads = TEST_THREADS or physical_cores()
+        cpu.poll = 0
     server = xllamacpp.Server(params)
     url = str(server.listening_address)
     deadline = time.monotonic() + 60

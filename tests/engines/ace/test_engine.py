@@ -27,6 +27,8 @@ DOC = (
 
 
 def _ace(backbone: Backbone, **settings) -> AceEngine:  # type: ignore[no-untyped-def]
+    # A question, a verdict with its lesson, one edit: 48 tokens each (the default is 96).
+    settings = {"role_max_tokens": 48} | settings
     config = make_config(ace=settings, generation={"max_new_tokens": 24})
     return create_engine("ace", backbone, config)  # type: ignore[return-value]
 

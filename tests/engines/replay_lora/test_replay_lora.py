@@ -19,7 +19,8 @@ from continual_learning.errors import ConfigError, StateError
 from helpers import build_tiny_backbone, make_config
 
 pytestmark = pytest.mark.real_model
-FAST = {"epochs": 2, "anchor_samples": 4, "auto_rollback": False}
+FAST = {"epochs": 2, "anchor_samples": 4, "auto_rollback": False, "guard_share": 0.0}
+"""The forgetting guard off: its own tests are in tests/core/test_self_study.py."""
 
 
 def _engine(backbone: Backbone, **overrides: object):  # type: ignore[no-untyped-def]
