@@ -38,6 +38,12 @@ class DatasetError(WorkbenchError):
     exit_code = 3
 
 
+class PromptError(WorkbenchError):
+    """A question the model cannot be asked: empty, or longer than it can read."""
+
+    exit_code = 3
+
+
 class EngineError(WorkbenchError):
     """An engine name is unknown, or an engine cannot do what was asked."""
 

@@ -193,6 +193,10 @@ class EngineResult:
     exact_match: float | None = None
     f1: float | None = None
     contains: float | None = None
+    contains_by_position: tuple[float | None, ...] = ()
+    """``contains`` on the questions about the first, middle and last third of the documents, by
+    the order they were learned in (within each episode): the recency curve. None for a third
+    with no questions."""
     abstain_accuracy: float | None = None
     recovery: float | None = None
     """Against the in-context ceiling (every learned document that fits in the prompt)."""
@@ -215,6 +219,12 @@ class EngineResult:
     def failed(self) -> bool:
         return self.error is not None
 
+    def by_position_text(self) -> str:
+        """``contains_by_position`` as ``first/middle/last`` (``-`` where unknown)."""
+        if not self.contains_by_position:
+            return "-"
+        return "/".join("-" if v is None else f"{v:.2f}" for v in self.contains_by_position)
+
     @classmethod
     def from_dict(cls, row: dict[str, Any]) -> EngineResult:
         answers = tuple(
@@ -223,7 +233,11 @@ class EngineResult:
         )
         forgetting = row.get("forgetting")
         forgetting = None if forgetting is None else ForgettingResult(**forgetting)
-        return cls(**(row | {"answers": answers, "forgetting": forgetting}))
+        by_position = tuple(row.get("contains_by_position", ()))
+        return cls(
+            **(row | {"answers": answers, "forgetting": forgetting})
+            | {"contains_by_position": by_position}
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -157,10 +157,12 @@ def test_batch_size_must_be_a_positive_number(tmp_path: Path) -> None:
         assert "--batch-size: must be a whole number of at least 1" in result.stderr
 
 
-def test_bench_facts_with_no_squad_still_measures_forgetting(tmp_path: Path) -> None:
+def test_bench_facts_on_the_test_half_with_no_squad_still_measures_forgetting(
+    tmp_path: Path,
+) -> None:
     model = save_tiny_model(tmp_path / "tiny-model")
     result = cli(
-        "--model", str(model), "bench", "facts", "--engines", "jitrl-mvp",
+        "--model", str(model), "bench", "facts", "--fact-set", "test", "--engines", "jitrl-mvp",
         "--max-new-tokens", "2", "--json", str(tmp_path / "r.json"),
         env={"CL__SQUAD__PATH": "", "CL__SQUAD__URL": "http://127.0.0.1:9/dev-v2.0.json"},
     )  # fmt: skip
@@ -168,6 +170,12 @@ def test_bench_facts_with_no_squad_still_measures_forgetting(tmp_path: Path) -> 
     assert "perplexity on the shipped held-out paragraphs" in " ".join(result.stdout.split())
     report = json.loads((tmp_path / "r.json").read_text())
     assert "10 shipped held-out paragraphs" in report["heldout_source"]
+    assert (report["dataset"], report["documents"], report["questions"]) == (
+        "fictional-facts:test",
+        23,
+        92,
+    )
     for row in report["engines"]:
+        assert len(row["contains_by_position"]) == 3
         assert row["forgetting"]["perplexity_before"] > 0
         assert row["forgetting"]["perplexity_after"] > 0

@@ -94,6 +94,26 @@ def test_a_model_folder_with_damaged_weights(damage: str, tiny_model: Path, tmp_
     _one_line_error(result, 4, str(model))
 
 
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [
+        ("", "the question is empty"),
+        ("   \n\t", "the question is empty"),
+        # The tiny model reads 256 tokens: a question past that is refused, not answered with
+        # nothing (SmolLM2's 8,192 are refused the same way).
+        ("why " * 300, "reads at most 256, answer (8 new tokens) included"),
+    ],
+)
+def test_a_question_the_model_cannot_be_asked(
+    question: str, message: str, tiny_model: Path
+) -> None:
+    for engine in ("closed-book", "jitrl-mvp"):
+        result = cli(
+            "--model", str(tiny_model), "ask", "-e", engine, question, "--max-new-tokens", "8"
+        )  # fmt: skip
+        _one_line_error(result, 3, message)
+
+
 def test_a_config_file_that_is_not_a_mapping(tiny_model: Path, tmp_path: Path) -> None:
     config = tmp_path / "config.yaml"
     config.write_text("- just\n- a list\n")

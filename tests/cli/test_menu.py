@@ -106,6 +106,8 @@ def test_run_benchmarks_shows_the_comparison_table_and_saves_it(tmp_path: Path) 
     _choose(child, "Run Benchmarks")
     child.expect("Benchmark:")
     child.send(ENTER)  # Fictional facts
+    child.expect("Fact set:")
+    child.send(ENTER)  # shipped
     child.expect("Engines")
     child.send(ENTER)  # no extra engine: the floor and the ceiling only
     expect_text(child, "fictional-facts: 48 questions", timeout=300)
@@ -139,6 +141,8 @@ def test_the_stream_benchmark_shows_the_accuracy_matrix_figures_and_saves_them(
     _choose(child, "Run Benchmarks")
     child.expect("Benchmark:")
     child.send(DOWN + ENTER)  # Fictional facts as a stream
+    child.expect("Fact set:")
+    child.send(DOWN + ENTER)  # the tuning half of the 45-document set
     child.expect("Episodes:")
     child.send("\b2" + ENTER)
     child.expect("Document orders:")

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -8,7 +9,8 @@ import pytest
 from continual_learning.core.scoring import score_answer
 from continual_learning.harness import ComparisonInputs, EngineRun, compare
 from continual_learning.harness.outputs import write_json, write_plot, write_predictions
-from continual_learning.types import Document, QAItem
+from continual_learning.harness.runner import contains_by_position
+from continual_learning.types import AnswerRecord, Document, QAItem
 
 from helpers import build_tiny_backbone, make_config
 
@@ -99,6 +101,35 @@ def test_outputs_agree_with_the_scores(tmp_path: Path) -> None:
     assert (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_contains_by_position_follows_the_learning_order_within_each_episode() -> None:
+    documents = tuple(Document(id=f"d{n}", text=f"Document {n}.") for n in range(6))
+    questions = tuple(
+        QAItem(id=f"q{n}", question=f"Question {n}?", answers=("yes",), doc_id=f"d{n}")
+        for n in range(6)
+    )
+    right = {"q0", "q4"}
+
+    def record(question: QAItem) -> AnswerRecord:
+        answer = "yes" if question.id in right else "no"
+        score = score_answer(answer, question.answers)
+        return AnswerRecord(
+            question_id=question.id,
+            question=question.question,
+            answer=answer,
+            gold=question.answers,
+            score=score,
+            seconds=0.0,
+        )
+
+    records = [record(q) for q in questions]
+    inputs = ComparisonInputs(dataset="six", documents=documents, questions=questions)
+    # One episode of six: d0 d1 | d2 d3 | d4 d5.
+    assert contains_by_position(inputs, records) == (0.5, 0.0, 0.5)
+    # Two episodes of three, each learned from scratch: d0 d3 | d1 d4 | d2 d5.
+    episodic = dataclasses.replace(inputs, episode_size=3)
+    assert contains_by_position(episodic, records) == (0.5, 0.5, 0.0)
+
+
 def test_episodes_clear_the_engine_between_groups() -> None:
     episodic = ComparisonInputs(dataset="tiny", documents=DOCS, questions=QUESTIONS, episode_size=1)
     groups = episodic.episodes()
@@ -139,3 +170,7 @@ def test_without_squad_the_forgetting_columns_use_the_shipped_heldout_paragraphs
         assert 0.0 <= row.repeating <= 1.0
     for table in (comparison_table(report), forgetting_table(report)):
         assert table.row_count == 4
+    # Two documents: the first in the first third, the second in the middle one, none last.
+    (by_position,) = [c for c in comparison_table(report).columns if "third" in str(c.header)]
+    assert all(str(cell).endswith("/-") for cell in by_position.cells)
+    assert all(len(row.contains_by_position) == 3 for row in report.engines)

@@ -75,6 +75,10 @@ def test_a_job_key_is_stable_and_changes_with_what_the_job_is() -> None:
         ({"engines": ["jitrl-mvp"], "datasets": ["mnist"]}, "each is one of facts"),
         ({"engines": ["jitrl-mvp"], "datasets": [{"name": "files"}]}, "needs 'documents'"),
         ({"engines": ["jitrl-mvp"], "datasets": [{"name": "facts", "n": 3}]}, "unknown key"),
+        (
+            {"engines": ["jitrl-mvp"], "datasets": [{"name": "facts", "fact_set": "holdout"}]},
+            "fact_set is one of shipped, tuning, test",
+        ),
         ({"engines": [{"engine": "ttt-e2e", "overrides": {"lr": 1}}]}, "ttt_e2e.lr"),
         ({"engines": [{"engine": "ttt-e2e", "grid": {"epochs": 2}}]}, "must list its values"),
         ({"engines": [{"engine": "ttt-e2e", "grid": {"epochs": [0]}}]}, "ttt_e2e.epochs"),
@@ -137,3 +141,16 @@ def test_a_squad_dataset_learns_its_paragraphs_episode_by_episode(
     inputs = dataset_inputs(spec.datasets[0], spec, config)
     assert [len(documents) for documents, _ in inputs.episodes()] == [2, 2, 2]
     assert spec.datasets[0].label == "squad(episode_size=2,last_articles=5,n=6)"
+
+
+def test_a_facts_dataset_can_be_either_half_of_the_45_documents(tmp_path: Path) -> None:
+    from continual_learning.config.loader import load_config
+    from continual_learning.harness.sweep.run import dataset_inputs
+
+    spec = parse_spec(
+        {"datasets": [{"name": "facts", "fact_set": "tuning"}], "engines": ["jitrl-mvp"]}
+    )
+    config = load_config(user_path=tmp_path / "none.yaml", environ={"CL__SQUAD__PATH": ""})
+    inputs = dataset_inputs(spec.datasets[0], spec, config)
+    assert (inputs.dataset, len(inputs.documents)) == ("fictional-facts:tuning", 22)
+    assert spec.datasets[0].label == "facts(fact_set=tuning)"

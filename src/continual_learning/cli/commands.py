@@ -320,7 +320,9 @@ def bench(args: argparse.Namespace, workbench: Workbench) -> int:
 
     if (args.bench_command == "stream" and args.set == "facts") or args.bench_command == "facts":
         squad = _squad_path_or_none(workbench) if args.heldout or args.reading else None
-        inputs = fictional_fact_inputs(squad_path=squad, heldout=args.heldout, reading=args.reading)
+        inputs = fictional_fact_inputs(
+            squad_path=squad, heldout=args.heldout, reading=args.reading, fact_set=args.fact_set
+        )
     else:
         path = args.squad or _squad_path_or_none(workbench)
         if path is None:

@@ -115,8 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=10,
         help="paragraphs learned per episode, engine cleared between (0: all at once)",
     )
-    facts = bench_commands.add_parser("facts", help="the shipped fictional-fact set")
+    facts = bench_commands.add_parser("facts", help="a shipped fictional-fact set")
     _comparison_options(facts)
+    _fact_set_option(facts)
     stream = bench_commands.add_parser(
         "stream",
         help="the fictional-fact set (or SQuAD articles) as a stream of episodes: the accuracy "
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument(
         "--set", choices=("facts", "squad"), default="facts", help="the documents (default facts)"
     )
+    _fact_set_option(stream)
     stream.add_argument("--n", type=int, default=20, help="SQuAD paragraphs (--set squad)")
     stream.add_argument("--squad", type=Path, help="SQuAD JSON (default: config squad.path)")
     stream.add_argument(
@@ -234,6 +236,18 @@ def _comparison_options(parser: argparse.ArgumentParser) -> None:
         "--batch-size",
         type=_positive_int,
         help="override harness.batch_size (1: one question at a time)",
+    )
+
+
+def _fact_set_option(parser: argparse.ArgumentParser) -> None:
+    from continual_learning.data import FACT_SETS
+
+    parser.add_argument(
+        "--fact-set",
+        choices=FACT_SETS,
+        default="shipped",
+        help="shipped: the 12 documents the defaults grew up on; tuning / test: the halves of "
+        "the 45-document set (choose defaults on tuning, report them on test)",
     )
 
 

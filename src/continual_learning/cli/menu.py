@@ -22,6 +22,15 @@ class BackToMenu(Exception):
     """A sub-prompt was cancelled: return to the main menu."""
 
 
+def _ask_fact_set() -> str:
+    choices = [
+        questionary.Choice("shipped: the 12 documents the defaults were chosen on", "shipped"),
+        questionary.Choice("tuning half of the 45-document set (22)", "tuning"),
+        questionary.Choice("test half of the 45-document set (23): report, do not tune", "test"),
+    ]
+    return str(_ask(questionary.select("Fact set:", choices=choices)))
+
+
 def _ask(question: questionary.Question) -> object:
     """Run a prompt; Ctrl-C or an empty cancel becomes :class:`BackToMenu`."""
     try:
@@ -167,11 +176,9 @@ class Menu:
 
         choices = ["Fictional facts", "Fictional facts as a stream (accuracy matrix)", "SQuAD"]
         choice = _ask(questionary.select("Benchmark:", choices=choices))
-        if choice == "Fictional facts":
-            self._compare(fictional_fact_inputs())
-            return
-        if choice == choices[1]:
-            self._stream(fictional_fact_inputs())
+        if choice in choices[:2]:
+            inputs = fictional_fact_inputs(fact_set=_ask_fact_set())
+            self._compare(inputs) if choice == choices[0] else self._stream(inputs)
             return
         n = int(
             str(_ask(questionary.text("Paragraphs to learn:", default="50", validate=_positive)))

@@ -1,22 +1,31 @@
 """Question sets: JSONL files of ``{"doc_id", "question", "answers": [...]}`` (``id`` optional),
-and the fictional-fact set that ships with the package.
+and the fictional-fact sets that ship with the package.
 
-The fictional-fact set is twelve short documents about people, places and things that exist
-nowhere else (Velmoria, the Quillfeather Prize, the Kestrel-9 ...) with four questions each, so a
-correct answer can only come from the document: the model cannot have seen them in pre-training.
+A fictional-fact set is short documents about people, places and things that exist nowhere else
+(Velmoria, the Quillfeather Prize, the Kestrel-9 ...) with four questions each, so a correct answer
+can only come from the document: the model cannot have seen them in pre-training. Three ship:
+
+- ``shipped``: the first twelve documents, on which the engines' defaults grew up;
+- ``tuning`` and ``test``: the two halves of a second set of 45 documents written to keep that
+  from happening again, split once by :data:`SPLIT_SEED`. Defaults may be chosen on ``tuning``;
+  ``test`` is only run to report a candidate default, so a figure on it is one nobody fitted.
 """
 
 from __future__ import annotations
 
 import json
+import random
 from importlib import resources
 from pathlib import Path
 
 from continual_learning.core.documents import read_documents
+from continual_learning.data import FACT_SETS
 from continual_learning.errors import DatasetError
 from continual_learning.types import Document, QAItem
 
 _PACKAGE_DATA = "continual_learning.data"
+SPLIT_SEED = 41
+"""Fixed once: which of the 45 documents are for tuning and which for testing."""
 
 
 def read_questions(path: Path) -> list[QAItem]:
@@ -41,6 +50,8 @@ def _question(path: Path, number: int, line: str) -> QAItem:
         raise DatasetError(f"{where}: invalid JSON ({exc.msg})") from None
     if not isinstance(row, dict) or not isinstance(row.get("question"), str):
         raise DatasetError(f'{where}: each line needs a "question" string')
+    if not row["question"].strip():
+        raise DatasetError(f'{where}: the "question" is empty')
     answers = row.get("answers", [])
     if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
         raise DatasetError(f'{where}: "answers" must be a list of strings ([] if unanswerable)')
@@ -52,11 +63,33 @@ def _question(path: Path, number: int, line: str) -> QAItem:
     )
 
 
-def fictional_fact_set() -> tuple[list[Document], list[QAItem]]:
-    """The shipped fictional-fact documents and their questions."""
+def fictional_fact_set(part: str = "shipped") -> tuple[list[Document], list[QAItem]]:
+    """A shipped fictional-fact set (one of :data:`FACT_SETS`): its documents in learning
+    order and their questions."""
+    if part not in FACT_SETS:
+        raise DatasetError(f"unknown fact set {part!r}: choose one of {', '.join(FACT_SETS)}")
+    if part == "shipped":
+        return _packaged("fictional_facts")
+    documents, questions = _packaged("fictional_facts_split")
+    chosen = set(split_halves([d.id for d in documents])[FACT_SETS.index(part) - 1])
+    return (
+        [d for d in documents if d.id in chosen],
+        [q for q in questions if q.doc_id in chosen],
+    )
+
+
+def split_halves(ids: list[str], seed: int = SPLIT_SEED) -> tuple[list[str], list[str]]:
+    """``ids`` shuffled by ``seed`` and cut in two: (tuning, test); test gets the odd one."""
+    shuffled = sorted(ids)
+    random.Random(seed).shuffle(shuffled)
+    half = len(shuffled) // 2
+    return sorted(shuffled[:half]), sorted(shuffled[half:])
+
+
+def _packaged(stem: str) -> tuple[list[Document], list[QAItem]]:
     folder = resources.files(_PACKAGE_DATA)
-    with resources.as_file(folder / "fictional_facts_documents.jsonl") as docs_path:
+    with resources.as_file(folder / f"{stem}_documents.jsonl") as docs_path:
         documents = read_documents([docs_path], max_file_bytes=1_000_000)
-    with resources.as_file(folder / "fictional_facts_questions.jsonl") as questions_path:
+    with resources.as_file(folder / f"{stem}_questions.jsonl") as questions_path:
         questions = read_questions(questions_path)
     return documents, questions

@@ -46,7 +46,7 @@ from continual_learning.core.storage import (
     replace_directory,
     staging_directory,
 )
-from continual_learning.errors import DocumentError, StateError
+from continual_learning.errors import DocumentError, PromptError, StateError
 from continual_learning.types import EngineInfo, InfoItem, LearnReport, ProgressEvent, QAItem
 
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -125,8 +125,18 @@ class Engine(ABC):
         max_new_tokens: int | None = None,
         history: Sequence[ChatMessage] = (),
     ) -> str:
-        """Answer ``prompt`` (after earlier ``history`` turns, if any) with what was learned."""
+        """Answer ``prompt`` (after earlier ``history`` turns, if any) with what was learned.
+
+        Raises :class:`PromptError` for a prompt with nothing to answer or one longer than the
+        backbone reads (:meth:`check_prompt`): a person's question gets a reason, not an answer
+        to nothing or an empty reply."""
         options = self.generation_options(max_new_tokens)
+        self.check_prompt(prompt, options)
+        return self._answer_one(prompt, options, history)
+
+    def _answer_one(
+        self, prompt: str, options: GenerationOptions, history: Sequence[ChatMessage] = ()
+    ) -> str:
         prepared = self._prepare(prompt, history=history, options=options)
         route = self.route(prompt)
         if self._untouched(route, [prepared]):
@@ -162,10 +172,14 @@ class Engine(ABC):
         all of them. Greedy answers equal :meth:`generate`'s except in rare near-ties, where
         padding changes the arithmetic's rounding. An engine with ``batched_answering = False``
         is asked one prompt at a time.
+
+        Unlike :meth:`generate`, prompts are answered as given: a benchmark's questions were
+        checked when they were read, and a reading probe longer than a tiny test model's window
+        must not fail a whole comparison.
         """
-        if batch_size <= 1 or not self.batched_answering:
-            return [self.generate(p, max_new_tokens=max_new_tokens) for p in prompts]
         options = self.generation_options(max_new_tokens)
+        if batch_size <= 1 or not self.batched_answering:
+            return [self._answer_one(p, options) for p in prompts]
         prepared = self._prepare_many(prompts, options=options)
         routes = [self.route(p) for p in prompts]
         return self._answer_prepared(prepared, options, batch_size, routes=routes)
@@ -347,6 +361,23 @@ class Engine(ABC):
         self.history = history
 
     # -- helpers for subclasses ----------------------------------------------------------------
+
+    def check_prompt(self, prompt: str, options: GenerationOptions, *, local: bool = True) -> None:
+        """Refuse a prompt with nothing to answer, or one the backbone cannot read with room
+        for its answer (``local``: answered by the backbone, not a server): without this the
+        model answers an empty question anyway, and an over-long one silently comes back
+        empty."""
+        if not prompt.strip():
+            raise PromptError("the question is empty")
+        if not local:
+            return
+        window = self.backbone.context_window
+        tokens = self.backbone.count_tokens(prompt)
+        if tokens + options.max_new_tokens > window:
+            raise PromptError(
+                f"the question is {tokens} tokens long; {self.backbone.name} reads at most "
+                f"{window}, answer ({options.max_new_tokens} new tokens) included"
+            )
 
     def generation_options(self, max_new_tokens: int | None = None) -> GenerationOptions:
         options = GenerationOptions.from_config(self.generation)

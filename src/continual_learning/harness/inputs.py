@@ -133,13 +133,17 @@ def _squad_source(path: Path, count: int) -> str:
 
 
 def fictional_fact_inputs(
-    *, squad_path: Path | None = None, heldout: int = 10, reading: int = 0
+    *,
+    squad_path: Path | None = None,
+    heldout: int = 10,
+    reading: int = 0,
+    fact_set: str = "shipped",
 ) -> ComparisonInputs:
-    """The shipped fictional-fact set. Held-out material: SQuAD paragraphs and a question about
-    each when a file is given (and ``reading`` questions with their paragraphs, from other
-    paragraphs); otherwise the shipped held-out paragraphs (perplexity only), so a comparison
-    always says what learning did to text the engine never saw."""
-    documents, questions = fictional_fact_set()
+    """A shipped fictional-fact set (``data.FACT_SETS``). Held-out material: SQuAD paragraphs
+    and a question about each when a file is given (and ``reading`` questions with their
+    paragraphs, from other paragraphs); otherwise the shipped held-out paragraphs (perplexity
+    only), so a comparison always says what learning did to text the engine never saw."""
+    documents, questions = fictional_fact_set(fact_set)
     heldout_questions: tuple[QAItem, ...] = ()
     heldout_texts: tuple[str, ...] = ()
     reading_questions: tuple[QAItem, ...] = ()
@@ -153,7 +157,7 @@ def fictional_fact_inputs(
         heldout_texts = tuple(heldout_paragraphs(heldout))
         source = f"{len(heldout_texts)} shipped held-out paragraphs (perplexity only; no SQuAD)"
     return ComparisonInputs(
-        dataset="fictional-facts",
+        dataset="fictional-facts" if fact_set == "shipped" else f"fictional-facts:{fact_set}",
         documents=tuple(documents),
         questions=tuple(questions),
         heldout_questions=heldout_questions,

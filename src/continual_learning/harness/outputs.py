@@ -14,7 +14,9 @@ from continual_learning.types import ComparisonReport, EngineResult
 
 JSON_SCHEMA_DOC = """\
 {"model", "created", "dataset", "documents", "questions", "batch_size", "heldout_source",
- "engines": [{"engine", "label", "exact_match", "f1", "contains", "abstain_accuracy",
+ "engines": [{"engine", "label", "exact_match", "f1", "contains",
+              "contains_by_position": [first, middle, last third of the documents learned],
+              "abstain_accuracy",
               "recovery", "learn_seconds", "eval_seconds", "tokens_learned", "repeating",
               "forgetting": {"heldout_questions", "heldout_texts", "qa_before" | null,
                              "qa_after" | null, "qa_metric",

@@ -178,6 +178,7 @@ def _measure(
         exact_match=summary.exact_match,
         f1=summary.f1,
         contains=summary.contains,
+        contains_by_position=contains_by_position(inputs, records),
         abstain_accuracy=(
             sum(r.score.abstained for r in impossible) / len(impossible) if impossible else None
         ),
@@ -189,6 +190,23 @@ def _measure(
         reused_answers=replies.reused - reused,
         answers=tuple(records),
     )
+
+
+def contains_by_position(
+    inputs: ComparisonInputs, records: Sequence[AnswerRecord]
+) -> tuple[float | None, ...]:
+    """``contains`` on the questions about the first, middle and last third of each episode's
+    documents, in learning order: what an engine that forgets earlier documents loses first."""
+    third: dict[str, int] = {}
+    for documents, _ in inputs.episodes():
+        third |= {d.id: 3 * i // len(documents) for i, d in enumerate(documents)}
+    doc_of = {q.id: q.doc_id for q in inputs.questions}
+    scores: list[list[float]] = [[], [], []]
+    for record in records:
+        position = third.get(doc_of.get(record.question_id, ""))
+        if position is not None and record.gold:
+            scores[position].append(record.score.contains)
+    return tuple(round(sum(s) / len(s), 4) if s else None for s in scores)
 
 
 def learn_documents(

@@ -11,7 +11,7 @@ from continual_learning.core.scoring import contains
 from continual_learning.engines.jitrl_full.knowledge_store import encode, question_vectors
 from continual_learning.engines.jitrl_full.reward import AdvantageModulator
 from continual_learning.engines.registry import create_engine
-from continual_learning.errors import StateError
+from continual_learning.errors import PromptError, StateError
 
 from helpers import build_tiny_backbone, make_config
 
@@ -78,11 +78,15 @@ def test_answers_with_modulation_and_reports_it(real_backbone) -> None:
     assert engine.last_modulator is not None and engine.last_modulator.steps > 0
 
 
-def test_a_blank_question_retrieves_nothing_and_is_answered() -> None:
+def test_a_blank_question_retrieves_nothing_and_is_refused_when_asked() -> None:
     engine = create_engine("jitrl-full", build_tiny_backbone(), make_config())
     engine.learn("Zorblax Quentaro is the capital of Velmoria.", doc_id="v")
     assert engine.retrieve_many(["", "  ", "Velmoria?"])[:2] == [[], []]
-    assert isinstance(engine.generate(""), str) and engine.last_retrieved == ()
+    with pytest.raises(PromptError, match="the question is empty"):
+        engine.generate("  ")
+    # A batch answers what it is given (a benchmark's questions are checked when read).
+    assert all(isinstance(a, str) for a in engine.generate_many(["", " "], batch_size=2))
+    assert engine.last_retrieved == ()
 
 
 def test_corrupt_store_is_refused(tmp_path: Path) -> None:

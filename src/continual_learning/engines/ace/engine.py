@@ -237,12 +237,19 @@ class AceEngine(Engine):
     ) -> str:
         """Answer with the role LLM: a server, greedily, or the backbone itself, with the
         workbench's generation settings like every other engine."""
-        if self.config.backend == "local":
-            reply = super().generate(prompt, max_new_tokens=max_new_tokens, history=history)
-            return read_generation(reply, self.playbook).answer
         options = self.generation_options(max_new_tokens)
-        messages = self._prepare(prompt, history=history, options=options).messages
-        reply = self.llm.chat(messages, max_tokens=options.max_new_tokens)
+        local = self.config.backend == "local"  # a server knows its own context window
+        self.check_prompt(prompt, options, local=local)
+        return self._answer_one(prompt, options, history)
+
+    def _answer_one(
+        self, prompt: str, options: GenerationOptions, history: Sequence[ChatMessage] = ()
+    ) -> str:
+        if self.config.backend == "local":
+            reply = super()._answer_one(prompt, options, history)
+        else:
+            messages = self._prepare(prompt, history=history, options=options).messages
+            reply = self.llm.chat(messages, max_tokens=options.max_new_tokens)
         return read_generation(reply, self.playbook).answer
 
     def generate_many(
@@ -251,7 +258,8 @@ class AceEngine(Engine):
         """On the backbone, answers are batched as every engine's are; a server is asked one
         question at a time (its own scheduler batches concurrent requests, not ours)."""
         if batch_size <= 1 or self.config.backend != "local":
-            return [self.generate(p, max_new_tokens=max_new_tokens) for p in prompts]
+            options = self.generation_options(max_new_tokens)
+            return [self._answer_one(p, options) for p in prompts]
         replies = super().generate_many(
             prompts, max_new_tokens=max_new_tokens, batch_size=batch_size
         )

@@ -129,7 +129,12 @@ def dataset_inputs(dataset: DatasetSpec, spec: SweepSpec, config: AppConfig) -> 
         )
     squad = _squad_or_none(config)
     if dataset.name == "facts":
-        return fictional_fact_inputs(squad_path=squad, heldout=spec.heldout, reading=spec.reading)
+        return fictional_fact_inputs(
+            squad_path=squad,
+            heldout=spec.heldout,
+            reading=spec.reading,
+            fact_set=str(options.get("fact_set", "shipped")),
+        )
     documents = options["documents"]
     documents = documents if isinstance(documents, list) else [documents]
     return file_inputs(

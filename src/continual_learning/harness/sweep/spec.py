@@ -40,6 +40,7 @@ from typing import Any, Literal
 
 import yaml
 
+from continual_learning.data import FACT_SETS
 from continual_learning.errors import ConfigError
 from continual_learning.harness.runner import BASELINES, EngineRun
 
@@ -219,7 +220,7 @@ def _dataset(entry: Any) -> DatasetSpec:
         entry = {"name": entry}
     if not isinstance(entry, dict) or entry.get("name") not in DATASETS:
         raise ConfigError(f"sweep spec 'datasets': each is one of {', '.join(DATASETS)}")
-    allowed = {"facts": set(), "squad": {"n", "last_articles", "seed", "episode_size"}}
+    allowed = {"facts": {"fact_set"}, "squad": {"n", "last_articles", "seed", "episode_size"}}
     allowed["files"] = {"documents", "questions"}
     options = {k: v for k, v in entry.items() if k != "name"}
     extra = sorted(set(options) - allowed[entry["name"]])
@@ -227,6 +228,8 @@ def _dataset(entry: Any) -> DatasetSpec:
         raise ConfigError(
             f"sweep spec dataset '{entry['name']}': unknown key(s) {', '.join(extra)}"
         )
+    if entry["name"] == "facts" and options.get("fact_set", "shipped") not in FACT_SETS:
+        raise ConfigError(f"sweep spec dataset 'facts': fact_set is one of {', '.join(FACT_SETS)}")
     if entry["name"] == "files" and not {"documents", "questions"} <= set(options):
         raise ConfigError("sweep spec dataset 'files' needs 'documents' and 'questions'")
     return DatasetSpec(name=entry["name"], options=options)
