@@ -112,7 +112,6 @@ def test_named_playbooks_export_and_import(real_backbone: Backbone, tmp_path: Pa
     assert fresh.playbook.to_json() == engine.playbook.to_json()  # unchanged
 
 
-@pytest.mark.slow
 def test_the_openai_backend_learns_through_llama_cpp(
     llama_server: str, tiny_backbone: Backbone
 ) -> None:
