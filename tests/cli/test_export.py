@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from continual_learning.core.model_store import model_path
 from continual_learning.core.scoring import without_repetition
 
-from helpers import cli
+from helpers import DEFAULT_MODEL, cli
 
 pytestmark = pytest.mark.real_model
 
@@ -49,7 +50,9 @@ def _peft_answer(directory: Path, question: str, max_new_tokens: int) -> str:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     config = json.loads((directory / "adapter_config.json").read_text())
-    base_path = config["base_model_name_or_path"]
+    # It names the hub's model; offline, the user loads the workbench's own copy of it.
+    assert config["base_model_name_or_path"] == "HuggingFaceTB/SmolLM2-135M-Instruct"
+    base_path = model_path(DEFAULT_MODEL)
     tokenizer = AutoTokenizer.from_pretrained(base_path)
     base = AutoModelForCausalLM.from_pretrained(base_path, torch_dtype=torch.float32)
     model = PeftModel.from_pretrained(base, str(directory)).eval()
@@ -81,6 +84,10 @@ def _exported_config(engine: str, env: dict[str, str], adapter: Path) -> dict:
     """``export`` into ``adapter``; the peft config it wrote."""
     exported = cli("export", "--engine", engine, str(adapter), env=env)
     assert exported.returncode == 0, exported.stderr
+    assert {p.name: p.stat().st_mode & 0o777 for p in adapter.iterdir()} == {
+        name: 0o644 for name in ("adapter_config.json", "adapter_model.safetensors", "README.md")
+    }
+    assert adapter.stat().st_mode & 0o777 == 0o755
     return json.loads((adapter / "adapter_config.json").read_text())
 
 
@@ -94,7 +101,9 @@ def test_a_replay_lora_export_loads_in_peft_and_answers_as_the_engine(
     assert config["r"] == 4 and config["peft_type"] == "LORA"
     assert set(config["target_modules"]) >= {"q_proj", "down_proj"}
     assert (adapter / "adapter_model.safetensors").is_file()
-    assert "bridge" in (adapter / "README.md").read_text()  # the card names what was learned
+    card = " ".join((adapter / "README.md").read_text().split())
+    assert "bridge" in card  # the card names what was learned
+    assert "dequantised" in card and "loaded with peft it applies to every prompt" in card
     assert _peft_answer(adapter, QUESTION, 16) == engine_answer
 
 
@@ -124,4 +133,7 @@ def test_a_doc2lora_export_loads_in_peft_and_answers_as_the_engine(
     adapter = tmp_path / "adapter"
     config = _exported_config("doc2lora", env, adapter)
     assert config["target_modules"] == ["down_proj"] and config["r"] == 8  # rank 8 x 1 chunk
+    card = " ".join((adapter / "README.md").read_text().split())
+    assert "each a LoRA trained 32 steps from zero on its chunk" in card  # the default
+    assert "applied to every prompt" in card  # the engine's routing is not in the folder
     assert _peft_answer(adapter, QUESTION, 16) == engine_answer

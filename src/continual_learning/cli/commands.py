@@ -51,6 +51,9 @@ def info(args: argparse.Namespace, bench: Workbench) -> int:
 
 
 def export(args: argparse.Namespace, bench: Workbench) -> int:
+    import dataclasses
+
+    from continual_learning.core.model_store import exported_base
     from continual_learning.core.peft_export import export_peft
     from continual_learning.engines.registry import get_spec
     from continual_learning.errors import EngineError
@@ -61,7 +64,9 @@ def export(args: argparse.Namespace, bench: Workbench) -> int:
     if adapter is None:
         learned = "has learned nothing yet" if not engine.history else "holds no LoRA adapter"
         raise EngineError(f"{args.engine} {learned}: nothing to export")
-    base = bench.backbone.model.name_or_path or bench.backbone.name
+    base, note = exported_base(bench.config.model.name)
+    if note:
+        adapter = dataclasses.replace(adapter, card=(*adapter.card, note))
     learned_ids = [r.doc_id for r in engine.history]
     path = export_peft(
         adapter, args.directory, base_model=base, engine=args.engine, learned=learned_ids

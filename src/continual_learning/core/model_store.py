@@ -52,6 +52,9 @@ class CatalogueModel:
     parts: tuple[WheelPart, ...]
     gguf_sha256: str
     license: str
+    hub_id: str
+    """Where the original weights live on the Hugging Face hub (what an exported adapter names
+    as its base; the workbench's own are the GGUF's, dequantised)."""
 
 
 CATALOGUE: dict[str, CatalogueModel] = {
@@ -69,6 +72,7 @@ CATALOGUE: dict[str, CatalogueModel] = {
             ),
             gguf_sha256="b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
             license="Apache-2.0",
+            hub_id="HuggingFaceTB/SmolLM2-135M-Instruct",
         ),
         CatalogueModel(
             name="qwen2.5-coder-0.5b-instruct",
@@ -83,6 +87,7 @@ CATALOGUE: dict[str, CatalogueModel] = {
             ),
             gguf_sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
             license="Apache-2.0",
+            hub_id="Qwen/Qwen2.5-Coder-0.5B-Instruct",
         ),
     )
 }
@@ -110,6 +115,19 @@ class ModelStatus:
     gguf_sha256: str
     verified: bool | None
     """True when every weight file still hashes to what conversion recorded; None if not fetched."""
+
+
+def exported_base(name: str) -> tuple[str, str]:
+    """What an adapter learned on model ``name`` names as its base (a hub id where the model is
+    one of ours, never this machine's folder), and a line for its card saying how the two
+    differ."""
+    if name not in CATALOGUE:
+        return name, ""
+    model = CATALOGUE[name]
+    return model.hub_id, (
+        f"learned on the workbench's {name}: {model.description}; on {model.hub_id}'s original "
+        "weights it applies the same, up to the quantisation's rounding"
+    )
 
 
 def model_path(name: str, models_dir: Path | None = None) -> Path:

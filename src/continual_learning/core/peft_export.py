@@ -55,6 +55,8 @@ def export_peft(
     }
     save_file(tensors, str(staging / "adapter_model.safetensors"), metadata={"format": "pt"})
     atomic_write_text(staging / "README.md", _card(adapter, base_model, engine, learned))
+    for written in staging.iterdir():  # safetensors and the atomic writes make them private
+        written.chmod(0o644)
     if directory.exists():
         directory.rmdir()
     replace_directory(staging, directory)

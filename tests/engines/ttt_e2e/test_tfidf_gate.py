@@ -94,3 +94,16 @@ def test_the_calibration_is_computed_once_per_model_and_read_back_exactly(tmp_pa
     again = cached_calibration(backbone, [0, 1], texts, **settings, on_event=events.append)
     assert events and torch.equal(again.idf[1], computed.idf[1])
     assert cached_calibration(backbone, [0, 1], texts, **settings).samples == 6
+
+
+def test_protect_learned_keeps_a_new_document_off_the_neurons_earlier_ones_changed() -> None:
+    gate = TfidfGate(idf={0: torch.ones(10)}, samples=1, corpus="test")
+    activity = {0: torch.arange(10, dtype=torch.float32)}  # neuron 9 scores highest
+    held = {0: torch.tensor([9, 8])}
+    assert gate.select(activity, 0.2)[0].tolist() == [8, 9]
+    assert gate.select(activity, 0.2, held=held, protect=0.0)[0].tolist() == [8, 9]
+    assert gate.select(activity, 0.2, held=held, protect=1.0)[0].tolist() == [6, 7]
+    # Half protection: 9 * 0.5 = 4.5 still outranks 4 but not 7.
+    assert gate.select(activity, 0.3, held=held, protect=0.5)[0].tolist() == [5, 6, 7]
+    # Once every free neuron is taken, held ones are reused rather than opening fewer.
+    assert len(gate.select(activity, 1.0, held=held, protect=1.0)[0]) == 10

@@ -268,12 +268,20 @@ class Doc2LoraEngine(Engine):
         # time, and twelve documents' updates added up drown the model (it answers "document
         # document ..."). A routed engine has no single adapter; it exports the mean.
         alpha = rank if self.config.composition == "sum" else rank / len(self.chunks)
-        card = (
-            f"{len(self.chunks)} chunks written by a hypernetwork trained {self.card.steps} steps",
-            f"composition {self.config.composition}, refine steps {self.config.refine_steps}",
-        )
+        c = self.config
+        if c.refine_from == "zero":
+            made = f"each a LoRA trained {c.refine_steps} steps from zero on its chunk"
+        else:
+            made = f"written by a hypernetwork trained {self.card.steps} steps"
+            made += f", then refined {c.refine_steps} steps" if c.refine_steps else ""
+        card = (f"{len(self.chunks)} chunks, {made}", f"composition {c.composition}")
         if self.routed:
-            card += ("the engine answers each prompt with one chunk's LoRA; this is their mean",)
+            card += (
+                "the engine answers each prompt with the LoRA of the chunk most like it, and "
+                f"none below a TF-IDF similarity of {c.scope_threshold:g}; this folder is their "
+                "mean, applied to every prompt: answers to questions about anything else can "
+                "differ from the engine's",
+            )
         return LoraAdapter(
             weights=self._weights,
             rank=rank,

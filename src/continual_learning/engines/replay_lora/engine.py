@@ -426,6 +426,12 @@ class ReplayLoraEngine(Engine):
             f"(BWT {r.bwt:.2f}, KRS {r.krs:.1f})" + (" rolled back" if r.rolled_back else "")
             for r in self.domain.cycles
         )
+        if c.scope_threshold > 0:
+            card += (
+                "the engine applies this adapter only to prompts with a TF-IDF similarity of at "
+                f"least {c.scope_threshold:g} to what it learned; loaded with peft it applies to "
+                "every prompt, so answers to questions about anything else can differ",
+            )
         return LoraAdapter(
             weights=dict(self.domain.weights),
             rank=c.rank,

@@ -31,6 +31,13 @@ class TttE2eConfig(SelfStudySettings):
     gate_fraction: float = setting(
         0.05, minimum=0.0001, maximum=1.0, help="share of each layer's neurons opened per document"
     )
+    protect_learned: float = setting(
+        0.0,
+        minimum=0.0,
+        maximum=1.0,
+        help="how much the gate avoids neurons earlier documents changed: their score is scaled "
+        "by 1 - this (1: reused only when no other is left; 0: ranked like any other)",
+    )
     active_fraction: float = setting(
         0.1,
         minimum=0.001,

@@ -170,7 +170,10 @@ class TttE2eEngine(Engine):
         if self.config.gate:
             gate = self._calibrated_gate(on_event)
             activity = document_activity(self.backbone, layer_ids, document)
-            opened = gate.select(activity, self.config.gate_fraction)
+            held = {layer: dual.delta.indices for layer, dual in self.layers}
+            opened = gate.select(
+                activity, self.config.gate_fraction, held=held, protect=self.config.protect_learned
+            )
         else:
             opened = {
                 layer: torch.arange(dual.delta.intermediate, device=self.backbone.device)

@@ -43,12 +43,27 @@ class TfidfGate:
     samples: int
     corpus: str
 
-    def select(self, activity: dict[int, torch.Tensor], fraction: float) -> dict[int, torch.Tensor]:
-        """The indices of each layer's top ``fraction`` neurons by TF x IDF."""
+    def select(
+        self,
+        activity: dict[int, torch.Tensor],
+        fraction: float,
+        *,
+        held: dict[int, torch.Tensor] | None = None,
+        protect: float = 0.0,
+    ) -> dict[int, torch.Tensor]:
+        """The indices of each layer's top ``fraction`` neurons by TF x IDF.
+
+        ``held``: the neurons earlier documents already changed, whose score is scaled by
+        ``1 - protect``: at 1 a new document takes them only once no other neuron is left, so
+        it does not write over what an earlier one learned there (sparse memory finetuning ranks
+        against what came before for the same reason)."""
         chosen = {}
         for layer, tf in activity.items():
             k = max(1, round(fraction * tf.numel()))
-            chosen[layer] = torch.topk(tf * self.idf[layer].to(tf.device), k).indices.sort().values
+            score = tf * self.idf[layer].to(tf.device)
+            if held is not None and protect > 0 and held[layer].numel():
+                score[held[layer].to(score.device)] *= 1.0 - protect
+            chosen[layer] = torch.topk(score, k).indices.sort().values
         return chosen
 
     def tensors(self) -> dict[str, torch.Tensor]:
