@@ -101,10 +101,17 @@ class QAItem:
     question: str
     answers: tuple[str, ...]
     doc_id: str = ""
+    kind: str = "fact"
+    """One of :data:`QUESTION_KINDS`: ``fact`` (answered by its document), ``paraphrase`` (a
+    fact asked in other words), ``neighbour`` (a real-world fact near its document's subject
+    that the untouched model answers: learning should not break it)."""
 
     @property
     def is_impossible(self) -> bool:
         return not self.answers
+
+
+QUESTION_KINDS = ("fact", "paraphrase", "neighbour")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from continual_learning.core.questions import fictional_fact_set, read_questions, split_halves
+from continual_learning.core.questions import (
+    fictional_fact_probes,
+    fictional_fact_set,
+    read_questions,
+    split_halves,
+)
 from continual_learning.core.scoring import normalize_answer
 from continual_learning.errors import DatasetError
 
@@ -73,4 +78,26 @@ def test_a_bad_questions_file_names_its_line(line: str, message: str, tmp_path: 
     path = tmp_path / "q.jsonl"
     path.write_text(line + "\n")
     with pytest.raises(DatasetError, match=re.escape(message)):
+        read_questions(path)
+
+
+def test_the_shipped_set_has_a_paraphrase_of_every_question_and_neighbours_per_document() -> None:
+    documents, questions = fictional_fact_set()
+    probes = fictional_fact_probes()
+    paraphrases = {q.id.removesuffix("-p"): q for q in probes if q.kind == "paraphrase"}
+    assert set(paraphrases) == {q.id for q in questions}
+    for question in questions:
+        twin = paraphrases[question.id]
+        assert (twin.doc_id, twin.answers) == (question.doc_id, question.answers)
+        assert twin.question != question.question
+    neighbours = [q for q in probes if q.kind == "neighbour"]
+    per_document = {d.id: sum(q.doc_id == d.id for q in neighbours) for d in documents}
+    assert min(per_document.values()) >= 2, per_document
+    assert len(probes) == len(paraphrases) + len(neighbours)
+
+
+def test_a_question_of_an_unknown_kind_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"question": "Who?", "answers": ["x"], "kind": "rumour"}\n')
+    with pytest.raises(DatasetError, match='q.jsonl:1: "kind" is one of fact, paraphrase'):
         read_questions(path)

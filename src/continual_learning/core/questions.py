@@ -21,7 +21,7 @@ from pathlib import Path
 from continual_learning.core.documents import read_documents
 from continual_learning.data import FACT_SETS
 from continual_learning.errors import DatasetError
-from continual_learning.types import Document, QAItem
+from continual_learning.types import QUESTION_KINDS, Document, QAItem
 
 _PACKAGE_DATA = "continual_learning.data"
 SPLIT_SEED = 41
@@ -55,11 +55,15 @@ def _question(path: Path, number: int, line: str) -> QAItem:
     answers = row.get("answers", [])
     if not isinstance(answers, list) or not all(isinstance(a, str) for a in answers):
         raise DatasetError(f'{where}: "answers" must be a list of strings ([] if unanswerable)')
+    kind = row.get("kind", "fact")
+    if kind not in QUESTION_KINDS:
+        raise DatasetError(f'{where}: "kind" is one of {", ".join(QUESTION_KINDS)}, not {kind!r}')
     return QAItem(
         id=str(row.get("id", f"{path.stem}-{number}")),
         question=row["question"],
         answers=tuple(answers),
         doc_id=str(row.get("doc_id", "")),
+        kind=kind,
     )
 
 
@@ -76,6 +80,19 @@ def fictional_fact_set(part: str = "shipped") -> tuple[list[Document], list[QAIt
         [d for d in documents if d.id in chosen],
         [q for q in questions if q.doc_id in chosen],
     )
+
+
+def fictional_fact_probes() -> list[QAItem]:
+    """The shipped set's yardstick questions: a second wording of every fact question
+    (``paraphrase``) and two or three real-world facts near each document's subject that
+    SmolLM2-135M answers closed-book (``neighbour``; ``scripts/check_neighbours.py`` checks
+    them again)."""
+    folder = resources.files(_PACKAGE_DATA)
+    probes = []
+    for name in ("fictional_facts_paraphrases.jsonl", "fictional_facts_neighbours.jsonl"):
+        with resources.as_file(folder / name) as path:
+            probes += read_questions(path)
+    return probes
 
 
 def split_halves(ids: list[str], seed: int = SPLIT_SEED) -> tuple[list[str], list[str]]:
