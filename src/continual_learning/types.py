@@ -168,6 +168,8 @@ class AnswerRecord:
     gold: tuple[str, ...]
     score: QAScore
     seconds: float
+    kind: str = "fact"
+    """The question's kind (:data:`QUESTION_KINDS`): only ``fact`` answers make the scores."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,6 +207,16 @@ class EngineResult:
     the order they were learned in (within each episode): the recency curve. None for a third
     with no questions."""
     abstain_accuracy: float | None = None
+    paraphrase_contains: float | None = None
+    """``contains`` on the fact questions asked in other words (``paraphrase``): did the engine
+    learn the fact or the sentence?"""
+    locality: float | None = None
+    """Of the ``neighbour`` questions closed-book answers, the share this engine still answers:
+    real-world facts near what was learned, which learning should leave alone."""
+    locality_interval: tuple[float, float] | None = None
+    """Wilson 95% interval of ``locality``."""
+    locality_neighbours: int = 0
+    """How many neighbours ``locality`` is over (those closed-book answers)."""
     recovery: float | None = None
     """Against the in-context ceiling (every learned document that fits in the prompt)."""
     recovery_oracle: float | None = None
@@ -226,6 +238,13 @@ class EngineResult:
     def failed(self) -> bool:
         return self.error is not None
 
+    def locality_text(self) -> str:
+        """``locality`` with its interval, ``-`` when not measured."""
+        if self.locality is None or self.locality_interval is None:
+            return "-"
+        low, high = self.locality_interval
+        return f"{self.locality:.2f} [{low:.2f}, {high:.2f}]"
+
     def by_position_text(self) -> str:
         """``contains_by_position`` as ``first/middle/last`` (``-`` where unknown)."""
         if not self.contains_by_position:
@@ -241,9 +260,11 @@ class EngineResult:
         forgetting = row.get("forgetting")
         forgetting = None if forgetting is None else ForgettingResult(**forgetting)
         by_position = tuple(row.get("contains_by_position", ()))
+        interval = row.get("locality_interval")
         return cls(
             **(row | {"answers": answers, "forgetting": forgetting})
             | {"contains_by_position": by_position}
+            | {"locality_interval": None if interval is None else tuple(interval)}
         )
 
 

@@ -46,6 +46,16 @@ def test_compare_writes_json_plot_and_predictions(tmp_path: Path) -> None:
         + "\n"
         + json.dumps({"id": "q2", "doc_id": "k", "question": "Who rules Velmoria?", "answers": []})
         + "\n"
+        + json.dumps(
+            {"id": "p1", "doc_id": "v", "question": "Velmoria's capital is?", "answers": ["Z"]}
+            | {"kind": "paraphrase"}
+        )
+        + "\n"
+        + json.dumps(
+            {"id": "n1", "doc_id": "v", "question": "Capital of France?", "answers": ["Paris"]}
+            | {"kind": "neighbour"}
+        )
+        + "\n"
     )
     result = cli(
         "--model",
@@ -77,6 +87,17 @@ def test_compare_writes_json_plot_and_predictions(tmp_path: Path) -> None:
         "jitrl-mvp",
     ]
     assert (tmp_path / "r.png").stat().st_size > 0
+    assert report["questions"] == 2  # the facts; the paraphrase and the neighbour are probes
+    for row in report["engines"]:
+        assert sorted(a["kind"] for a in row["answers"]) == [
+            "fact",
+            "fact",
+            "neighbour",
+            "paraphrase",
+        ]
+        assert row["paraphrase_contains"] is not None
+    predicted = json.loads((tmp_path / "pred" / "jitrl-mvp.json").read_text())
+    assert sorted(predicted) == ["q1", "q2"]  # official SQuAD files hold the facts only
     assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == [
         "closed-book.json",
         "in-context.json",

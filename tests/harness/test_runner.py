@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from continual_learning.core.scoring import score_answer
+from continual_learning.core.scoring import score_answer, wilson_interval
 from continual_learning.harness import ComparisonInputs, EngineRun, compare
 from continual_learning.harness.outputs import write_json, write_plot, write_predictions
-from continual_learning.harness.runner import contains_by_position
-from continual_learning.types import AnswerRecord, Document, QAItem
+from continual_learning.harness.runner import contains_by_position, with_locality
+from continual_learning.types import AnswerRecord, Document, EngineResult, QAItem
 
 from helpers import build_tiny_backbone, make_config
 
@@ -174,3 +174,39 @@ def test_without_squad_the_forgetting_columns_use_the_shipped_heldout_paragraphs
     (by_position,) = [c for c in comparison_table(report).columns if "third" in str(c.header)]
     assert all(str(cell).endswith("/-") for cell in by_position.cells)
     assert all(len(row.contains_by_position) == 3 for row in report.engines)
+
+
+def _row(label: str, neighbours_right: set[str]) -> EngineResult:
+    answers = tuple(
+        AnswerRecord(
+            question_id=f"n{n}",
+            question="?",
+            answer="right" if f"n{n}" in neighbours_right else "wrong",
+            gold=("right",),
+            score=score_answer("right" if f"n{n}" in neighbours_right else "wrong", ("right",)),
+            seconds=0.0,
+            kind="neighbour",
+        )
+        for n in range(5)
+    )
+    return EngineResult(engine=label, label=label, contains=0.0, answers=answers)
+
+
+def test_locality_is_over_the_neighbours_closed_book_answers() -> None:
+    closed = _row("closed-book", {"n0", "n1", "n2", "n3"})  # n4: the model never knew it
+    engine = _row("ttt-e2e", {"n0", "n1", "n4"})  # broke n2 and n3; n4 does not count
+    rows = {r.label: r for r in with_locality([closed, engine])}
+    assert rows["closed-book"].locality == 1.0
+    assert rows["ttt-e2e"].locality == 0.5 and rows["ttt-e2e"].locality_neighbours == 4
+    low, high = rows["ttt-e2e"].locality_interval
+    assert low < 0.5 < high and (low, high) == wilson_interval(2, 4)
+    assert rows["ttt-e2e"].locality_text() == f"0.50 [{low:.2f}, {high:.2f}]"
+    # Without a closed-book row (or neighbours it answers) there is nothing to keep.
+    assert with_locality([engine])[0].locality is None
+
+
+def test_the_wilson_interval_stays_inside_zero_and_one() -> None:
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+    low, high = wilson_interval(10, 10)
+    assert high == 1.0 and 0.7 < low < 0.73
+    assert wilson_interval(0, 10)[0] == 0.0

@@ -70,6 +70,7 @@ def _answered(
             gold=item.answers,
             score=score_answer(answer, item.answers),
             seconds=each,
+            kind=item.kind,
         )
         for item, answer in zip(batch, answers, strict=True)
     ]

@@ -10,6 +10,7 @@ gives on the predictions file.
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from collections import Counter
@@ -187,6 +188,18 @@ def score_answer(prediction: str, answers: Sequence[str]) -> QAScore:
         contains=max(contains(prediction, g) for g in answers),
         abstained=abstained,
     )
+
+
+def wilson_interval(successes: int, trials: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95% by default): unlike p +- z*se it stays
+    inside [0, 1] and is honest for a few dozen trials and proportions near 0 or 1."""
+    if trials <= 0:
+        return (0.0, 1.0)
+    p = successes / trials
+    scale = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / scale
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / scale
+    return (round(max(0.0, centre - half), 4), round(min(1.0, centre + half), 4))
 
 
 def summarize(scores: Sequence[QAScore]) -> QASummary:

@@ -43,7 +43,8 @@ applyFilters();
 """
 
 _SUMMARY_COLUMNS = (
-    "engine", "EM", "F1", "contains", "first / mid / last third", "abstain acc", "recovery",
+    "engine", "EM", "F1", "contains", "first / mid / last third", "paraphrase",
+    "locality [95%]", "abstain acc", "recovery",
     "recovery (oracle)", "repeats", "learn s", "eval s", "held-out QA before → after",
     "reading before → after", "held-out ppl before → after",
 )  # fmt: skip
@@ -84,6 +85,8 @@ def _summary_row(row: EngineResult) -> str:
         _number(row.f1),
         _number(row.contains),
         row.by_position_text(),
+        _number(row.paraphrase_contains),
+        row.locality_text(),
         _number(row.abstain_accuracy),
         _number(row.recovery, 2),
         _number(row.recovery_oracle, 2),

@@ -11,7 +11,11 @@ from pathlib import Path
 from continual_learning.core.corpus import heldout_paragraphs
 from continual_learning.core.documents import read_documents
 from continual_learning.core.prompts import passages_prompt
-from continual_learning.core.questions import fictional_fact_set, read_questions
+from continual_learning.core.questions import (
+    fictional_fact_probes,
+    fictional_fact_set,
+    read_questions,
+)
 from continual_learning.core.squad import (
     SquadParagraph,
     load_squad,
@@ -39,8 +43,17 @@ class ComparisonInputs:
     damage the model's ability to answer from a text in front of it?)."""
     heldout_source: str = ""
     """What the held-out material is, for the report (SQuAD paragraphs, or the shipped ones)."""
+    probes: tuple[QAItem, ...] = ()
+    """The yardstick beside the facts: ``paraphrase`` and ``neighbour`` questions, each asked
+    with its document's episode; they make the paraphrase and locality columns, not the
+    scores (``questions`` holds the facts)."""
     episode_size: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def probes_for(self, documents: Sequence[Document]) -> tuple[QAItem, ...]:
+        """The probes about ``documents``, asked once those are learned."""
+        ids = {d.id for d in documents}
+        return tuple(p for p in self.probes if p.doc_id in ids)
 
     def episodes(self) -> list[tuple[tuple[Document, ...], tuple[QAItem, ...]]]:
         size = self.episode_size or len(self.documents)
@@ -144,6 +157,7 @@ def fictional_fact_inputs(
     paragraphs, from other paragraphs); otherwise the shipped held-out paragraphs (perplexity
     only), so a comparison always says what learning did to text the engine never saw."""
     documents, questions = fictional_fact_set(fact_set)
+    probes = tuple(fictional_fact_probes()) if fact_set == "shipped" else ()
     heldout_questions: tuple[QAItem, ...] = ()
     heldout_texts: tuple[str, ...] = ()
     reading_questions: tuple[QAItem, ...] = ()
@@ -164,6 +178,7 @@ def fictional_fact_inputs(
         heldout_texts=heldout_texts,
         reading_questions=reading_questions,
         heldout_source=source,
+        probes=probes,
     )
 
 
@@ -178,9 +193,12 @@ def file_inputs(
 ) -> ComparisonInputs:
     """Documents from files or folders, questions from JSONL; held-out from SQuAD if given."""
     documents = read_documents(document_paths, max_file_bytes=max_file_bytes)
-    questions = read_questions(questions_path)
+    every = read_questions(questions_path)
+    questions = [q for q in every if q.kind == "fact"]
+    if not questions:
+        raise DatasetError(f"questions file {questions_path} has no fact questions (kind fact)")
     known = {d.id for d in documents}
-    unknown = sorted({q.doc_id for q in questions if q.doc_id and q.doc_id not in known})
+    unknown = sorted({q.doc_id for q in every if q.doc_id and q.doc_id not in known})
     if unknown:
         raise DatasetError(f"questions refer to unknown documents: {', '.join(unknown[:5])}")
     base = fictional_fact_inputs(squad_path=squad_path, heldout=heldout, reading=reading)
@@ -188,6 +206,7 @@ def file_inputs(
         dataset=f"files:{questions_path.name}",
         documents=tuple(documents),
         questions=tuple(questions),
+        probes=tuple(q for q in every if q.kind != "fact"),
         heldout_questions=base.heldout_questions,
         heldout_texts=base.heldout_texts,
         reading_questions=base.reading_questions,

@@ -16,13 +16,14 @@ JSON_SCHEMA_DOC = """\
 {"model", "created", "dataset", "documents", "questions", "batch_size", "heldout_source",
  "engines": [{"engine", "label", "exact_match", "f1", "contains",
               "contains_by_position": [first, middle, last third of the documents learned],
-              "abstain_accuracy",
+              "paraphrase_contains", "locality", "locality_interval": [low, high],
+              "locality_neighbours", "abstain_accuracy",
               "recovery", "learn_seconds", "eval_seconds", "tokens_learned", "repeating",
               "forgetting": {"heldout_questions", "heldout_texts", "qa_before" | null,
                              "qa_after" | null, "qa_metric",
                              "perplexity_before", "perplexity_after", "forgetting_ratio",
                              "bwt" | null, "perplexity_bwt"} | null,
-              "answers": [{"question_id", "question", "answer", "gold",
+              "answers": [{"question_id", "question", "answer", "gold", "kind",
                            "score": {"exact_match", "f1", "contains", "abstained"}, "seconds"}],
               "error": null | "why it failed"}]}
 Scores are fractions in [0, 1]; recovery = (contains - closed-book) / (in-context - closed-book)."""
@@ -53,7 +54,12 @@ def write_predictions(report: ComparisonReport, folder: Path) -> list[Path]:
         )
         path = folder / f"{name}.json"
         atomic_write_json(
-            path, {a.question_id: official_prediction(a.answer) for a in result.answers}
+            path,
+            {
+                a.question_id: official_prediction(a.answer)
+                for a in result.answers
+                if a.kind == "fact"
+            },
         )
         written.append(path)
     return written

@@ -26,7 +26,7 @@ from continual_learning.core.evaluate import evaluate
 from continual_learning.core.forgetting import backward_transfer, forgetting_ratio, perplexity_bwt
 from continual_learning.core.perplexity import perplexity
 from continual_learning.core.plain_replies import kept_replies
-from continual_learning.core.scoring import repeats_itself, summarize
+from continual_learning.core.scoring import repeats_itself, summarize, wilson_interval
 from continual_learning.engines.base import Engine
 from continual_learning.engines.registry import create_engine, get_spec
 from continual_learning.errors import EngineError
@@ -100,7 +100,7 @@ def comparison_report(
 ) -> ComparisonReport:
     """The report of ``results`` (baselines included), with recovery against both ceilings;
     ``environment`` as recorded when the run started (default: now)."""
-    results = with_recovery(list(results))
+    results = with_locality(with_recovery(list(results)))
     return ComparisonReport(
         model=config.model.name,
         created=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -166,26 +166,32 @@ def _measure(
         started = time.perf_counter()
         tokens += learn_documents(engine, documents, on_event)
         learn_seconds += time.perf_counter() - started
-        result = evaluate(engine, questions, batch_size=batch_size, on_event=on_event)
+        asked = (*questions, *inputs.probes_for(documents))
+        result = evaluate(engine, asked, batch_size=batch_size, on_event=on_event)
         eval_seconds += result.seconds
         records.extend(result.records)
     after = measure_heldout(engine, inputs, batch_size, on_event)
-    summary = summarize([r.score for r in records])
-    impossible = [r for r in records if not r.gold]
+    facts = [r for r in records if r.kind == "fact"]
+    summary = summarize([r.score for r in facts])
+    impossible = [r for r in facts if not r.gold]
+    paraphrases = [r.score.contains for r in records if r.kind == "paraphrase"]
     return EngineResult(
         engine=get_spec(run.engine).display_name,
         label=run.name,
         exact_match=summary.exact_match,
         f1=summary.f1,
         contains=summary.contains,
-        contains_by_position=contains_by_position(inputs, records),
+        contains_by_position=contains_by_position(inputs, facts),
+        paraphrase_contains=(
+            round(sum(paraphrases) / len(paraphrases), 4) if paraphrases else None
+        ),
         abstain_accuracy=(
             sum(r.score.abstained for r in impossible) / len(impossible) if impossible else None
         ),
         learn_seconds=round(learn_seconds, 3),
         eval_seconds=round(eval_seconds, 3),
         tokens_learned=tokens,
-        repeating=round(sum(repeats_itself(r.answer) for r in records) / max(len(records), 1), 4),
+        repeating=round(sum(repeats_itself(r.answer) for r in facts) / max(len(facts), 1), 4),
         forgetting=_forgetting(before, after, inputs),
         reused_answers=replies.reused - reused,
         answers=tuple(records),
@@ -296,6 +302,35 @@ def with_recovery(results: list[EngineResult]) -> list[EngineResult]:
         r if r.failed else dataclasses.replace(r, recovery=in_context(r), recovery_oracle=oracle(r))
         for r in results
     ]
+
+
+def with_locality(results: list[EngineResult]) -> list[EngineResult]:
+    """Each row's ``locality``: of the neighbour questions closed-book answers (``contains``),
+    the share the row still answers, with a Wilson 95% interval. No closed-book row, or no
+    neighbour it answers: not measured."""
+    floor = next((r for r in results if r.label == "closed-book" and not r.failed), None)
+    known = set() if floor is None else _answered_neighbours(floor)
+    if not known:
+        return results
+    measured = []
+    for row in results:
+        if row.failed:
+            measured.append(row)
+            continue
+        kept = len(known & _answered_neighbours(row))
+        measured.append(
+            dataclasses.replace(
+                row,
+                locality=round(kept / len(known), 4),
+                locality_interval=wilson_interval(kept, len(known)),
+                locality_neighbours=len(known),
+            )
+        )
+    return measured
+
+
+def _answered_neighbours(row: EngineResult) -> set[str]:
+    return {a.question_id for a in row.answers if a.kind == "neighbour" and a.score.contains}
 
 
 def _recovery_against(
