@@ -18,7 +18,8 @@ from continual_learning.errors import StateError
 from helpers import make_config
 
 pytestmark = pytest.mark.real_model
-FAST = {"self_edit": False, "epochs": 2, "calibration_samples": 24}
+FAST = {"self_edit": False, "epochs": 2, "calibration_samples": 24, "guard_share": 0.0}
+"""The forgetting guard off: its own tests are in tests/core/test_self_study.py."""
 
 
 def _engine(backbone: Backbone, **overrides: object):  # type: ignore[no-untyped-def]
@@ -70,6 +71,24 @@ def test_the_gate_changes_only_opened_neurons(real_backbone: Backbone) -> None:
         new_rows = dual.delta.up.detach()[len(indices) :]
         assert bool((new_rows != 0).any())
     engine.clear()
+
+
+def test_protect_learned_opens_other_neurons_for_the_next_document(
+    real_backbone: Backbone,
+) -> None:
+    documents, _ = fictional_fact_set()
+    overlaps = {}
+    for protect in (0.0, 1.0):
+        engine = _engine(real_backbone, epochs=1, protect_learned=protect)
+        engine.learn(documents[0].text)
+        held = {layer: set(d.delta.indices.tolist()) for layer, d in engine.layers}
+        engine.learn(documents[1].text)
+        overlaps[protect] = sum(
+            len(held[layer] & set(engine.last_opened[layer].tolist())) for layer in held
+        )
+        engine.clear()
+    # Two documents of the same kind share many of their top neurons; protected, none.
+    assert overlaps[0.0] > 0 and overlaps[1.0] == 0, overlaps
 
 
 def test_clear_and_save_load_are_bit_exact(real_backbone: Backbone, tmp_path: Path) -> None:
