@@ -19,14 +19,7 @@ import pytest
 from continual_learning.harness.sweep import LocalPool, parse_spec, run_sweep, sweep_config
 from continual_learning.types import ProgressEvent, StreamReport
 
-from helpers import (
-    DEFAULT_MODEL,
-    TEST_THREADS,
-    cli,
-    require_real_model,
-    run_cli,
-    save_tiny_model,
-)
+from helpers import DEFAULT_MODEL, cli, require_real_model, run_cli, save_tiny_model
 
 TIMINGS = {"created", "learn_seconds", "eval_seconds", "environment"}
 
@@ -146,9 +139,7 @@ def test_ray_tasks_give_the_same_merged_report_as_local_workers(
     spec_path, local, _ = tiny_sweep
     spec = read_spec(spec_path)
     events: list[ProgressEvent] = []
-    # This worker's share of the cores: two Ray tasks beside the other test worker slowed all
-    # three (27-79 s across runs).
-    ray.init(num_cpus=TEST_THREADS or 2, include_dashboard=False, log_to_driver=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         result = run_sweep(
             spec,
