@@ -46,8 +46,9 @@ def main() -> int:
     gate = engine._calibrated_gate(None)  # type: ignore[attr-defined]
     layers = [layer for layer, _ in engine.layers]  # type: ignore[attr-defined]
     documents, _ = fictional_fact_set(args.fact_set)
+    tokenize = backbone.tokenizer
     activity = [
-        document_activity(backbone, layers, engine._ids(d.text))  # type: ignore[attr-defined]
+        document_activity(backbone, layers, tokenize(d.text, return_tensors="pt")["input_ids"])
         for d in documents
     ]
     width = int(backbone.model.config.intermediate_size)

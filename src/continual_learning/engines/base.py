@@ -174,8 +174,8 @@ class Engine(ABC):
         is asked one prompt at a time.
 
         Unlike :meth:`generate`, prompts are answered as given: a benchmark's questions were
-        checked when they were read, and a reading probe longer than a tiny test model's window
-        must not fail a whole comparison.
+        checked when they were read, and one prompt past the model's window must not fail a
+        whole comparison.
         """
         options = self.generation_options(max_new_tokens)
         if batch_size <= 1 or not self.batched_answering:

@@ -312,21 +312,17 @@ def with_locality(results: list[EngineResult]) -> list[EngineResult]:
     known = set() if floor is None else _answered_neighbours(floor)
     if not known:
         return results
-    measured = []
-    for row in results:
-        if row.failed:
-            measured.append(row)
-            continue
+
+    def measured(row: EngineResult) -> EngineResult:
         kept = len(known & _answered_neighbours(row))
-        measured.append(
-            dataclasses.replace(
-                row,
-                locality=round(kept / len(known), 4),
-                locality_interval=wilson_interval(kept, len(known)),
-                locality_neighbours=len(known),
-            )
+        return dataclasses.replace(
+            row,
+            locality=round(kept / len(known), 4),
+            locality_interval=wilson_interval(kept, len(known)),
+            locality_neighbours=len(known),
         )
-    return measured
+
+    return [row if row.failed else measured(row) for row in results]
 
 
 def _answered_neighbours(row: EngineResult) -> set[str]:
