@@ -91,6 +91,50 @@ def test_protect_learned_opens_other_neurons_for_the_next_document(
     assert overlaps[0.0] > 0 and overlaps[1.0] == 0, overlaps
 
 
+def _routed_logits(engine, route: int, text: str) -> torch.Tensor:  # type: ignore[no-untyped-def]
+    ids = engine.backbone.tokenizer(text, return_tensors="pt")["input_ids"]
+    with torch.inference_mode(), engine.applied_for(route):
+        return engine.backbone.model(input_ids=ids).logits
+
+
+def test_routed_memory_keeps_each_document_as_it_learned_it(
+    real_backbone: Backbone, tmp_path: Path
+) -> None:
+    documents, questions = fictional_fact_set()
+    first, second = documents[0], documents[1]
+    alone = _engine(real_backbone, memory="routed", epochs=1)
+    alone.learn(first.text)
+    expected = _routed_logits(alone, 0, first.text)
+    alone.clear()
+
+    engine = _engine(real_backbone, memory="routed", epochs=1)
+    engine.learn(first.text)
+    engine.learn(second.text)
+    # Each document's own neurons, trained from the frozen model: the second changed nothing
+    # of what the first answers with, to the bit.
+    assert torch.equal(_routed_logits(engine, 0, first.text), expected)
+    for layer, _ in engine.layers:
+        opened = engine.last_opened[layer].sort().values
+        assert torch.equal(engine.memories[1][f"layer{layer}.indices"].sort().values, opened)
+    asked = {q.doc_id: q.question for q in questions}
+    assert engine.route(asked[first.id]) == 0 and engine.route(asked[second.id]) == 1
+    assert engine.route("What is the boiling point of water at sea level?") is None
+
+    engine.save(tmp_path / "state")
+    restored = _engine(real_backbone, memory="routed", epochs=1)
+    restored.load(tmp_path / "state")
+    for route, document in ((1, second), (0, first)):
+        assert torch.equal(
+            _routed_logits(restored, route, document.text),
+            _routed_logits(engine, route, document.text),
+        )
+    with pytest.raises(StateError, match="memory 'routed'"):
+        _engine(real_backbone).load(tmp_path / "state")
+    engine.clear()
+    assert not engine.memories and engine.route(asked[first.id]) is None
+    restored.clear()
+
+
 def test_clear_and_save_load_are_bit_exact(real_backbone: Backbone, tmp_path: Path) -> None:
     engine = _engine(real_backbone)
     probe = "The weather today is mild with a light breeze."

@@ -38,6 +38,12 @@ class TttE2eConfig(SelfStudySettings):
         help="how much the gate avoids neurons earlier documents changed: their score is scaled "
         "by 1 - this (1: reused only when no other is left; 0: ranked like any other)",
     )
+    memory: Literal["shared", "routed"] = setting(
+        "shared",
+        help="shared: every document trains one set of neuron deltas, all of it answers | routed: "
+        "each document's deltas are kept apart, trained from the frozen model, and a prompt gets "
+        "those of the learned document most like it (core/scope.py)",
+    )
     active_fraction: float = setting(
         0.1,
         minimum=0.001,

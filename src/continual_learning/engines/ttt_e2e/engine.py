@@ -16,11 +16,18 @@ Learning a document:
    zeroed, and a fresh optimizer without weight decay means a zero gradient is a zero step.
 
 Only the DualMLP deltas require gradient, so backward stops at the first DualMLP layer.
+
+Where the learning is kept (``memory``): ``shared`` trains every document into one set of
+deltas, which answers every prompt in scope, so a later document rewrites the neurons an earlier
+one changed; ``routed`` starts each document from the frozen model, keeps its deltas apart, and
+answers a prompt with the deltas of the learned document most like it (``core/scope.py``), as
+sparse memory layers read only the slots a query selects.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,6 +62,7 @@ from continual_learning.errors import StateError
 from continual_learning.types import Figure, InfoItem, ProgressEvent
 
 DELTA_FILE = "dual_mlp.safetensors"
+MEMORIES_FILE = "document_deltas.safetensors"
 GATE_FILE = "tfidf_gate.safetensors"
 STATE_FILE = "ttt_e2e.json"
 
@@ -75,13 +83,23 @@ class TttE2eEngine(Engine):
         self.gate: TfidfGate | None = None
         self.last_opened: dict[int, torch.Tensor] = {}
         """The neurons per layer the last document was allowed to change."""
+        self.memories: list[dict[str, torch.Tensor]] = []
+        """``routed``: each learned document's deltas (:meth:`DualMLPLayers.tensors`), in order."""
+        self._loaded: int | None = None
+        """``routed``: the document whose deltas the layers hold now."""
         self._guard: list[StudyTarget] | None = None
         self.scope = Scope(config.scope_threshold)
 
     # -- learning ------------------------------------------------------------------------------
 
+    @property
+    def routed(self) -> bool:
+        return self.config.memory == "routed"
+
     def alpha_for(self, documents_before: int) -> float:
+        """Alpha for the next document; a routed document learns alone, as the first does."""
         c = self.config
+        documents_before = 0 if self.routed else documents_before
         return max(c.alpha_floor, c.alpha_initial - c.alpha_decay * documents_before)
 
     def _learn(self, text: str, *, doc_id: str, on_event: ProgressCallback | None) -> LearnOutcome:
@@ -94,6 +112,8 @@ class TttE2eEngine(Engine):
             texts += edits.training_texts(self.backbone, self.generation.system_prompt)
         study = self._study_targets(text, on_event) if c.objective != "nll" else []
         guard = self._guard_targets(on_event) if c.guard_share > 0 else []
+        if self.routed:
+            self.layers.reset()  # this document's deltas start from the frozen model
         opened = self._open_neurons(document, on_event)
         self.layers.set_alpha(self.alpha_for(len(self.history)))
         token_ids = [document] + [self._ids(t) for t in texts[1:]]
@@ -105,6 +125,9 @@ class TttE2eEngine(Engine):
         steps = self._plan(batches, study, guard)
         losses, parts = self._train(steps, opened, on_event)
         self.scope.add(text)
+        if self.routed:
+            self.memories.append({k: t.clone() for k, t in self.layers.tensors().items()})
+            self._loaded = len(self.memories) - 1
         total = sum(dual.delta.intermediate for _, dual in self.layers)
         open_share = sum(int(n.numel()) for n in opened.values()) / total
         return LearnOutcome(
@@ -252,22 +275,50 @@ class TttE2eEngine(Engine):
     # -- the engine interface ------------------------------------------------------------------
 
     def applied(self) -> AbstractContextManager[None]:
+        """The deltas the layers hold: all of them (``shared``), the last document's or the
+        last routed-to document's (``routed``: :meth:`applied_for` picks one)."""
         return self.layers.folded(self.backbone.model)
 
     def covers(self, prompt: str) -> bool:
         return self.scope.covers(prompt)
+
+    def route(self, prompt: str) -> Hashable | None:
+        """``routed``: the learned document most like ``prompt`` (None below
+        ``scope_threshold``); ``shared``: every delta, for the prompts in scope."""
+        if not self.routed:
+            return super().route(prompt)
+        return self.scope.nearest(prompt) if self.memories else None
+
+    def applied_for(self, route: Hashable | None) -> AbstractContextManager[None]:
+        if isinstance(route, int):
+            self._hold_memory(route)
+        return super().applied_for(route)
+
+    def _hold_memory(self, document: int) -> None:
+        """Put document ``document``'s deltas in the layers (folded anew on the next use)."""
+        if self._loaded != document:
+            self.layers.load_tensors(self.memories[document])
+            self._loaded = document
 
     def _clear_state(self) -> None:
         self.scope.clear()
         self.layers.reset()
         self.layers.set_alpha(self.config.alpha_initial)
         self.last_opened = {}
+        self.memories, self._loaded = [], None
 
     def _save_state(self, directory: Path) -> None:
         from safetensors.torch import save_file
 
         save_file(self.layers.tensors(), str(directory / DELTA_FILE))
-        state: dict[str, object] = {"alpha": self.layers.alpha, "gate": None}
+        state: dict[str, object] = {
+            "alpha": self.layers.alpha,
+            "gate": None,
+            "memory": self.config.memory,
+            "memories": len(self.memories),
+        }
+        if self.memories:
+            save_file(_numbered(self.memories), str(directory / MEMORIES_FILE))
         if self.gate is not None:
             save_file(self.gate.tensors(), str(directory / GATE_FILE))
             state["gate"] = self.gate.describe()
@@ -281,8 +332,16 @@ class TttE2eEngine(Engine):
         state = read_json(directory / STATE_FILE, what="TTT-E2E state")
         if not isinstance(state, dict) or not isinstance(state.get("alpha"), int | float):
             raise StateError(f"TTT-E2E state in {directory} is malformed")
+        saved_memory = state.get("memory", "shared")
+        if saved_memory != self.config.memory:
+            raise StateError(
+                f"TTT-E2E state in {directory} was learned with memory '{saved_memory}'; the "
+                f"config says '{self.config.memory}' (set ttt_e2e.memory to load it)"
+            )
+        count = state.get("memories", 0)
         try:
             deltas = load_file(str(directory / DELTA_FILE))
+            memories = _unnumbered(load_file(str(directory / MEMORIES_FILE))) if count else []
             gate = None
             if state.get("gate") is not None:
                 layer_range = range(self.layers.start, self.layers.end)
@@ -292,10 +351,18 @@ class TttE2eEngine(Engine):
             raise StateError(f"TTT-E2E state in {directory} is incomplete: {exc}") from None
         except SafetensorError as exc:
             raise StateError(f"TTT-E2E state in {directory} is corrupt: {exc}") from None
+        if len(memories) != count:
+            raise StateError(
+                f"TTT-E2E state in {directory} holds {len(memories)} of {count} documents"
+            )
         self.scope.load(directory)
+        for memory in memories:
+            self.layers.load_tensors(memory)  # validated before any is kept
         self.layers.load_tensors(deltas)
         self.layers.set_alpha(float(state["alpha"]))
         self.gate = gate
+        self.memories = memories
+        self._loaded = None  # the layers hold what they held when saved: route anew
 
     def _details(self) -> list[InfoItem]:
         c = self.config
@@ -318,6 +385,13 @@ class TttE2eEngine(Engine):
             ),
             InfoItem(label="TF-IDF gate", value=gate),
             InfoItem(
+                label="memory",
+                value=f"routed: {len(self.memories)} documents' deltas kept apart, a prompt gets "
+                "its nearest's"
+                if self.routed
+                else "shared: every document trains the same deltas",
+            ),
+            InfoItem(
                 label="neurons changed",
                 value=f"{self.layers.neurons():,} of {neurons:,} "
                 f"({self.layers.nbytes() / 1e6:.1f} MB)",
@@ -337,6 +411,23 @@ class TrainStep:
     document: torch.Tensor | None
     study: list[StudyTarget]
     guard: list[StudyTarget]
+
+
+def _numbered(memories: list[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Every document's delta tensors in one file: ``doc<k>.<layer tensor name>``."""
+    return {f"doc{k}.{name}": t for k, memory in enumerate(memories) for name, t in memory.items()}
+
+
+def _unnumbered(tensors: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor]]:
+    memories: dict[int, dict[str, torch.Tensor]] = {}
+    for key, tensor in tensors.items():
+        document, _, name = key.partition(".")
+        if not document.startswith("doc") or not document[3:].isdigit() or not name:
+            raise StateError(f"TTT-E2E document deltas hold an unexpected tensor '{key}'")
+        memories.setdefault(int(document[3:]), {})[name] = tensor
+    if sorted(memories) != list(range(len(memories))):
+        raise StateError("TTT-E2E document deltas are not numbered 0..n-1")
+    return [memories[k] for k in range(len(memories))]
 
 
 def _emit(
