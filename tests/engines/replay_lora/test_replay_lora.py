@@ -122,6 +122,54 @@ def test_domains_have_their_own_adapters(real_backbone: Backbone, tmp_path: Path
     engine.clear()
 
 
+def _routed_logits(engine, route: int, text: str) -> torch.Tensor:  # type: ignore[no-untyped-def]
+    ids = engine.backbone.tokenizer(text, return_tensors="pt")["input_ids"]
+    with torch.inference_mode(), engine.applied_for(route):
+        return engine.backbone.model(input_ids=ids).logits
+
+
+def test_per_cycle_adapters_keep_each_cycle_as_it_learned(
+    real_backbone: Backbone, tmp_path: Path
+) -> None:
+    documents, questions = fictional_fact_set()
+    first, second = documents[0], documents[1]
+    alone = _engine(real_backbone, adapters="per_cycle", epochs=1, anchor_samples=1)
+    alone.learn(first.text)
+    expected = _routed_logits(alone, 0, first.text)
+    alone.clear()
+
+    engine = _engine(real_backbone, adapters="per_cycle", epochs=1, anchor_samples=1)
+    engine.learn(first.text)
+    record = engine.learn(second.text)
+    figures = {f.name: f.value for f in record.figures}
+    assert figures["replayed"] == 0 and len(engine.domain.episodes) == 2
+    # A new adapter per cycle: the second cycle left the first's answers as they were, bit for
+    # bit, though the first's examples sit in the buffer.
+    assert torch.equal(_routed_logits(engine, 0, first.text), expected)
+    asked = {q.doc_id: q.question for q in questions}
+    assert engine.route(asked[first.id]) == 0 and engine.route(asked[second.id]) == 1
+    assert engine.route("What is the boiling point of water at sea level?") is None
+    engine.switch_domain("other")
+    assert engine.route(asked[first.id]) is None  # learned by another domain
+    engine.switch_domain("default")
+
+    engine.save(tmp_path / "state")
+    restored = _engine(real_backbone, adapters="per_cycle", epochs=1)
+    restored.load(tmp_path / "state")
+    for route, document in ((1, second), (0, first)):
+        assert torch.equal(
+            _routed_logits(restored, route, document.text),
+            _routed_logits(engine, route, document.text),
+        )
+    with pytest.raises(StateError, match="adapters 'per_cycle'"):
+        _engine(real_backbone).load(tmp_path / "state")
+    with pytest.raises(ConfigError, match="per_cycle"):
+        _engine(real_backbone, adapters="per_cycle", ewc=True)
+    restored.clear()
+    engine.clear()
+    assert engine.route(asked[first.id]) is None
+
+
 def test_clear_restores_the_backbone_bit_exactly(real_backbone: Backbone) -> None:
     fingerprint = weights_fingerprint(real_backbone.model)
     engine = _engine(real_backbone)

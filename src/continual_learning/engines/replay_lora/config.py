@@ -41,6 +41,12 @@ class ReplayLoraConfig(SelfStudySettings):
         0.5, minimum=0.0, maximum=0.95, help="replayed share of each cycle's training set, at least"
     )
     diverse_buckets: int = setting(64, minimum=1, maximum=65_536, help="hash buckets (diverse)")
+    adapters: Literal["shared", "per_cycle"] = setting(
+        "shared",
+        help="shared: every cycle trains the domain's one adapter, with replay | per_cycle: each "
+        "cycle trains a new adapter on its own examples, kept apart, and a prompt gets the adapter "
+        "of the cycle that learned the passage most like it (core/scope.py)",
+    )
     # Elastic Weight Consolidation (online)
     ewc: bool = setting(False, help="penalise moving the LoRA weights that mattered before")
     ewc_lambda: float = setting(100.0, minimum=0.0, help="strength of the EWC penalty")
@@ -89,3 +95,8 @@ class ReplayLoraConfig(SelfStudySettings):
         check_overlap("replay_lora", self.chunk_tokens, self.chunk_overlap)
         if not self.target_modules:
             raise ConfigError("config key 'replay_lora.target_modules': name at least one module")
+        if self.ewc and self.adapters == "per_cycle":
+            raise ConfigError(
+                "config key 'replay_lora.ewc' holds nothing with 'adapters: per_cycle': every "
+                "cycle starts a new adapter (set ewc: false or adapters: shared)"
+            )

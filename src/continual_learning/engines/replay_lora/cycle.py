@@ -79,6 +79,9 @@ class Domain:
     weights: LoraWeights = field(default_factory=dict)
     """Empty until the first kept cycle: an untrained domain leaves the backbone as it is."""
     cycles: list[CycleRecord] = field(default_factory=list)
+    episodes: list[LoraWeights] = field(default_factory=list)
+    """``adapters: per_cycle``: every kept cycle's own adapter, in order (``weights`` is the
+    last of them)."""
 
     def kept_bwts(self) -> list[float]:
         return [c.bwt for c in self.cycles if not c.rolled_back]

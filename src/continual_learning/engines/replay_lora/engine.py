@@ -19,12 +19,17 @@ Learning is done in *refresh cycles* (``cycle.py``). A cycle, on the active doma
 
 ``learn(text)`` is one cycle on that document. :meth:`ReplayLoraEngine.cycle` runs one on any
 examples; ``wheel.py`` builds the refresh wheel on it (new data queued on disk, trained later).
+
+With ``adapters: per_cycle`` a cycle starts a new adapter from zero and trains it on its own
+examples alone (nothing replayed, no EWC: no other cycle shares its weights); every kept cycle's
+adapter is kept apart, and a prompt is answered by the adapter of the cycle that learned the
+passage most like it (``core/scope.py``), as Knowledge Modules train a module per document.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
@@ -90,6 +95,7 @@ from continual_learning.types import Figure, InfoItem, ProgressEvent
 DEFAULT_DOMAIN = "default"
 STATE_FILE = "replay_lora.json"
 DOMAINS_DIR = "domains"
+EPISODES_FILE = "cycle_adapters.safetensors"
 TURNS_PER_TRANSCRIPT = 4
 """Study prompts per replayed transcript: four short turns fit one ``chunk_tokens`` example."""
 
@@ -115,6 +121,12 @@ class ReplayLoraEngine(Engine):
         self._folds = FoldCache()
         self._guard: list[StudyTarget] | None = None
         self.scope = Scope(config.scope_threshold)
+        self.scope_owners: list[tuple[str, int]] = []
+        """``per_cycle``: the domain and cycle adapter of each of the scope's passages."""
+
+    @property
+    def per_cycle(self) -> bool:
+        return self.config.adapters == "per_cycle"
 
     # -- the refresh wheel's verbs --------------------------------------------------------------
 
@@ -153,6 +165,7 @@ class ReplayLoraEngine(Engine):
     def plan(self, examples: int, *, epochs: int | None = None) -> CyclePlan:
         """What :meth:`cycle` would train on for ``examples`` new examples, changing nothing."""
         replayed = replay_count(examples, self.config.min_replay_ratio, len(self.domain.buffer))
+        replayed = 0 if self.per_cycle else replayed
         settings = self._settings(epochs)
         batches = -(-(examples + replayed) // settings.batch_size)
         steps = -(-(settings.epochs * batches) // settings.gradient_accumulation)
@@ -296,9 +309,8 @@ class ReplayLoraEngine(Engine):
     ) -> tuple[CycleRecord, TrainResult]:
         started = time.perf_counter()
         domain = self.domain
-        replay = domain.buffer.sample(
-            replay_count(len(new), self.config.min_replay_ratio, len(domain.buffer))
-        )
+        replayed = replay_count(len(new), self.config.min_replay_ratio, len(domain.buffer))
+        replay = [] if self.per_cycle else domain.buffer.sample(replayed)
         new_texts = [e.text for e in new]
         # This cycle's study transcripts are fitted token by token to the teacher instead.
         studied = set(self._transcripts(study))
@@ -306,8 +318,9 @@ class ReplayLoraEngine(Engine):
         guard = self._guard_targets()
         anchor = self.anchor_texts()
         settings = self._settings(epochs, cycle=len(self.cycles()))
+        start = self._initial_weights() if self.per_cycle else domain.weights
         with lora_applied(
-            self.backbone.model, self.peft_config, domain.weights or self._initial_weights()
+            self.backbone.model, self.peft_config, start or self._initial_weights()
         ) as parameters:
             _emit(on_event, "measure", 0, 2)
             anchor_before = perplexity(self.backbone, anchor)
@@ -348,8 +361,11 @@ class ReplayLoraEngine(Engine):
             )
         else:
             domain.weights = trained
+            if self.per_cycle:
+                domain.episodes.append(trained)
             for example in new:
                 self.scope.add(example.text)
+                self.scope_owners.append((domain.name, len(domain.episodes) - 1))
             loss_by_id = {e.id: loss for e, loss in zip([*new, *replay], losses, strict=True)}
             domain.buffer.update_losses(loss_by_id)
             domain.buffer.add(
@@ -443,8 +459,26 @@ class ReplayLoraEngine(Engine):
     def covers(self, prompt: str) -> bool:
         return self.scope.covers(prompt)
 
+    def route(self, prompt: str) -> Hashable | None:
+        """``per_cycle``: the active domain's cycle that learned the passage most like
+        ``prompt`` (None below ``scope_threshold`` or when another domain learned it)."""
+        if not self.per_cycle:
+            return super().route(prompt)
+        passage = self.scope.nearest(prompt)
+        if passage is None:
+            return None
+        domain, cycle = self.scope_owners[passage]
+        return cycle if domain == self.active else None
+
+    def applied_for(self, route: Hashable | None) -> AbstractContextManager[Any]:
+        if isinstance(route, int):
+            weights = self.domain.episodes[route]
+            return lora_folded(self.backbone.model, self.peft_config, weights, self._folds)
+        return super().applied_for(route)
+
     def _clear_state(self) -> None:
         self.scope.clear()
+        self.scope_owners = []
         self._folds.clear()
         self.domains = {DEFAULT_DOMAIN: self._new_domain(DEFAULT_DOMAIN)}
         self.active = DEFAULT_DOMAIN
@@ -459,6 +493,13 @@ class ReplayLoraEngine(Engine):
                 save_file(domain.weights, str(folder / "adapter.safetensors"))
             if domain.ewc.fisher:
                 save_file(domain.ewc.tensors(), str(folder / "ewc.safetensors"))
+            if domain.episodes:
+                episodes = {
+                    f"cycle{k}.{name}": t
+                    for k, ws in enumerate(domain.episodes)
+                    for name, t in ws.items()
+                }
+                save_file(episodes, str(folder / EPISODES_FILE))
             atomic_write_json(
                 folder / "domain.json",
                 {
@@ -473,6 +514,8 @@ class ReplayLoraEngine(Engine):
                 "active": self.active,
                 "domains": list(self.domains),
                 "anchor": self.anchor,
+                "adapters": self.config.adapters,
+                "scope_owners": self.scope_owners,
             },
         )
         self.scope.save(directory)
@@ -487,8 +530,19 @@ class ReplayLoraEngine(Engine):
             raise StateError(f"Replay-LoRA state in {directory} is malformed: {exc}") from None
         if active not in names or (anchor is not None and not isinstance(anchor, list)):
             raise StateError(f"Replay-LoRA state in {directory} is inconsistent")
+        if state.get("adapters", "shared") != self.config.adapters:
+            raise StateError(
+                f"Replay-LoRA state in {directory} was learned with adapters "
+                f"'{state.get('adapters', 'shared')}'; the config says '{self.config.adapters}' "
+                "(set replay_lora.adapters to load it)"
+            )
         domains = {name: self._read_domain(directory / DOMAINS_DIR / name, name) for name in names}
-        self.scope.load(directory)
+        scope = Scope(self.config.scope_threshold)
+        scope.load(directory)
+        owners = _scope_owners(state.get("scope_owners", []), domains, len(scope.documents))
+        if self.per_cycle and (owners is None or len(owners) != len(scope.documents)):
+            raise StateError(f"Replay-LoRA state in {directory}: 'scope_owners' is malformed")
+        self.scope, self.scope_owners = scope, owners or []
         self.domains, self.active = domains, active
         self.anchor = None if anchor is None else [str(t) for t in anchor]
 
@@ -506,6 +560,10 @@ class ReplayLoraEngine(Engine):
             if (folder / "adapter.safetensors").exists():
                 domain.weights = load_file(str(folder / "adapter.safetensors"))
                 check_weights(domain.weights, self._initial_weights())
+            if (folder / EPISODES_FILE).exists():
+                domain.episodes = _episodes(load_file(str(folder / EPISODES_FILE)))
+                for weights in domain.episodes:
+                    check_weights(weights, self._initial_weights())
             if (folder / "ewc.safetensors").exists():
                 domain.ewc.load(
                     load_file(str(folder / "ewc.safetensors")), int(data["ewc_updates"])
@@ -539,7 +597,12 @@ class ReplayLoraEngine(Engine):
             InfoItem(
                 label="replay buffer",
                 value=f"{stats.kind}: {stats.size}/{stats.max_size} examples ({stats.seen} seen); "
-                f"replay >= {c.min_replay_ratio:.0%} of each cycle",
+                + (
+                    f"per_cycle: nothing replayed, {len(domain.episodes)} cycle adapters kept "
+                    "apart, a prompt gets its nearest cycle's"
+                    if self.per_cycle
+                    else f"replay >= {c.min_replay_ratio:.0%} of each cycle"
+                ),
             ),
             InfoItem(
                 label="EWC",
@@ -556,6 +619,36 @@ class ReplayLoraEngine(Engine):
             ),
             InfoItem(label="anchor set", value=self.anchor_source()),
         ]
+
+
+def _episodes(tensors: dict[str, Any]) -> list[LoraWeights]:
+    """The ``cycle<k>.<peft name>`` tensors of an episodes file, as one adapter per cycle."""
+    cycles: dict[int, LoraWeights] = {}
+    for key, tensor in tensors.items():
+        cycle, _, name = key.partition(".")
+        if not cycle.startswith("cycle") or not cycle[5:].isdigit() or not name:
+            raise ValueError(f"unexpected tensor '{key}' among the cycle adapters")
+        cycles.setdefault(int(cycle[5:]), {})[name] = tensor
+    if sorted(cycles) != list(range(len(cycles))):
+        raise ValueError("cycle adapters are not numbered 0..n-1")
+    return [cycles[k] for k in range(len(cycles))]
+
+
+def _scope_owners(
+    data: Any, domains: dict[str, Domain], passages: int
+) -> list[tuple[str, int]] | None:
+    """The saved owners of the scope's passages, if each names a kept cycle adapter."""
+    if not isinstance(data, list) or (data and len(data) != passages):
+        return None
+    owners = []
+    for item in data:
+        if not (isinstance(item, list) and len(item) == 2 and item[0] in domains):
+            return None
+        domain, cycle = item
+        if not isinstance(cycle, int) or not -1 <= cycle < len(domains[domain].episodes):
+            return None
+        owners.append((domain, cycle))
+    return owners
 
 
 def _emit(on_event: ProgressCallback | None, task: str, done: int, total: int) -> None:
