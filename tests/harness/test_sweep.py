@@ -171,8 +171,11 @@ def test_an_interrupted_sweep_resumes_with_its_finished_jobs_kept(
     while len(list((out / "jobs").glob("*.json"))) < 2 and time.monotonic() < deadline:
         assert process.poll() is None, "the sweep ended before it could be interrupted"
         time.sleep(0.05)
-    os.killpg(process.pid, signal.SIGKILL)  # the sweep and its worker, mid-job
+    os.kill(process.pid, signal.SIGKILL)  # the sweep alone, mid-job: its processes follow
     process.wait()
+    while _group(process.pid) and time.monotonic() < deadline + 30:
+        time.sleep(0.2)
+    assert not _group(process.pid), "a worker outlived its sweep"
     finished = len(list((out / "jobs").glob("*.json")))
     assert 2 <= finished < 10
     partial = cli("sweep", str(spec), "--out", str(out), "--report-only")
@@ -187,6 +190,19 @@ def test_an_interrupted_sweep_resumes_with_its_finished_jobs_kept(
     assert f"{10 - finished} ran on local" in text and f"{finished} kept" in text
     resumed = json.loads((out / "report-files-questions-qs-jsonl.json").read_text())
     assert _comparable(resumed) == _comparable(local)
+
+
+def _group(group: int) -> list[int]:
+    """The live processes of process group ``group`` (from /proc: zombies are not alive)."""
+    alive = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        if fields[0] != "Z" and int(fields[2]) == group:
+            alive.append(int(stat.parent.name))
+    return alive
 
 
 def test_a_bad_spec_or_a_dead_ray_address_is_one_line_and_no_job(tmp_path: Path) -> None:

@@ -13,7 +13,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import multiprocessing
+import os
 import queue as queues
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -93,6 +95,18 @@ def pass_on(events: Any, on_event: ProgressCallback | None) -> None:
             return
 
 
+def exit_with_parent(parent: int) -> None:
+    """In a worker (or the events' manager): exit as soon as the sweep's process ``parent`` is
+    gone, killed even by SIGKILL, rather than run an hour's job for no one."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 class LocalPool(Executor):
     """``workers`` processes (spawned: torch does not survive a fork), each loading the model
     once and splitting the physical cores with the others so they do not oversubscribe."""
@@ -113,9 +127,12 @@ class LocalPool(Executor):
         on_done: OnDone,
         on_event: ProgressCallback | None = None,
     ) -> None:
-        context = multiprocessing.get_context("spawn")
+        from multiprocessing.managers import SyncManager
+
         queue = list(payloads)
-        with context.Manager() as manager:
+        manager = SyncManager(ctx=multiprocessing.get_context("spawn"))
+        manager.start(exit_with_parent, (os.getpid(),))
+        with manager:
             events = manager.Queue()
             while queue:  # a new pool after a worker died; the jobs not yet started go on
                 queue = self._until_broken(queue, on_done, events, on_event)
@@ -131,7 +148,12 @@ class LocalPool(Executor):
         running (a failure) and every queued one was not (it runs in the next pool)."""
         context = multiprocessing.get_context("spawn")
         running: dict[Future[dict[str, Any]], JobPayload] = {}
-        with ProcessPoolExecutor(self.workers, mp_context=context) as pool:
+        with ProcessPoolExecutor(
+            self.workers,
+            mp_context=context,
+            initializer=exit_with_parent,
+            initargs=(os.getpid(),),
+        ) as pool:
             while queue or running:
                 while queue and len(running) < self.workers:
                     payload = queue.pop(0)
