@@ -32,7 +32,8 @@ from continual_learning.harness.outputs import reproducing_command
 
 REPO = Path(__file__).resolve().parents[1]
 SETTINGS = ((0.05, 0.0), (0.05, 0.5), (0.05, 1.0), (0.02, 0.0), (0.02, 1.0))
-"""(gate_fraction, protect_learned) pairs; the first is the default."""
+"""(gate_fraction, protect_learned) pairs for ``memory: shared``, where documents share neurons
+(routed documents each start from the frozen model); the first was its default."""
 
 
 def main() -> int:

@@ -149,6 +149,15 @@ def load_weights(
             parameter.copy_(weights[name])
 
 
+def stacked(adapters: Sequence[LoraWeights]) -> LoraWeights:
+    """One adapter whose ``B A`` is the sum of the adapters' (their ranks add up): every
+    ``lora_A`` stacked by rows, every ``lora_B`` by columns."""
+    return {
+        name: torch.cat([w[name] for w in adapters], dim=1 if ".lora_B." in name else 0)
+        for name in adapters[0]
+    }
+
+
 def check_weights(
     weights: Mapping[str, torch.Tensor], reference: Mapping[str, torch.Tensor]
 ) -> None:

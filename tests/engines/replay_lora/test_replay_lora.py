@@ -41,7 +41,7 @@ def _documents() -> list[str]:
 
 @pytest.mark.slow
 def test_a_cycle_learns_and_reports_bwt_fwt_krs(real_backbone: Backbone) -> None:
-    engine = _engine(real_backbone, epochs=4)
+    engine = _engine(real_backbone, epochs=4, adapters="shared")  # one adapter, replayed
     first, second = _documents()[:2]
     before = perplexity(real_backbone, [first])
     report = engine.learn(first, doc_id="velmoria")
@@ -65,7 +65,7 @@ def test_a_cycle_learns_and_reports_bwt_fwt_krs(real_backbone: Backbone) -> None
 
 @pytest.mark.slow
 def test_ewc_penalty_appears_from_the_second_cycle(real_backbone: Backbone) -> None:
-    engine = _engine(real_backbone, ewc=True, ewc_lambda=1000.0)
+    engine = _engine(real_backbone, adapters="shared", ewc=True, ewc_lambda=1000.0)
     first, second = _documents()[:2]
     engine.learn(first)
     engine.learn(second)
@@ -77,7 +77,7 @@ def test_ewc_penalty_appears_from_the_second_cycle(real_backbone: Backbone) -> N
 
 
 def test_forced_rollback_leaves_outputs_bit_identical(real_backbone: Backbone) -> None:
-    engine = _engine(real_backbone, ewc=True)
+    engine = _engine(real_backbone, adapters="shared", ewc=True)
     first, second = _documents()[:2]
     engine.learn(first)
     logits = _logits(engine)
@@ -162,7 +162,7 @@ def test_per_cycle_adapters_keep_each_cycle_as_it_learned(
             _routed_logits(engine, route, document.text),
         )
     with pytest.raises(StateError, match="adapters 'per_cycle'"):
-        _engine(real_backbone).load(tmp_path / "state")
+        _engine(real_backbone, adapters="shared").load(tmp_path / "state")
     with pytest.raises(ConfigError, match="per_cycle"):
         _engine(real_backbone, adapters="per_cycle", ewc=True)
     restored.clear()

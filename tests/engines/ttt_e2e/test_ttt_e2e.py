@@ -48,12 +48,12 @@ def test_learning_lowers_the_documents_perplexity(real_backbone: Backbone) -> No
     assert after < 0.7 * before, (before, after)
     assert report.losses[-1] < report.losses[0]
     gate_open = next(f.value for f in report.figures if f.name == "gate open")
-    assert gate_open == pytest.approx(0.05, abs=0.001)
+    assert gate_open == pytest.approx(0.2, abs=0.001)
     engine.clear()
 
 
 def test_the_gate_changes_only_opened_neurons(real_backbone: Backbone) -> None:
-    engine = _engine(real_backbone)
+    engine = _engine(real_backbone, memory="shared")  # one set of deltas that documents share
     documents, _ = fictional_fact_set()
     engine.learn(documents[0].text)
     first = {
@@ -79,7 +79,7 @@ def test_protect_learned_opens_other_neurons_for_the_next_document(
     documents, _ = fictional_fact_set()
     overlaps = {}
     for protect in (0.0, 1.0):
-        engine = _engine(real_backbone, epochs=1, protect_learned=protect)
+        engine = _engine(real_backbone, epochs=1, protect_learned=protect, memory="shared")
         engine.learn(documents[0].text)
         held = {layer: set(d.delta.indices.tolist()) for layer, d in engine.layers}
         engine.learn(documents[1].text)
@@ -129,7 +129,7 @@ def test_routed_memory_keeps_each_document_as_it_learned_it(
             _routed_logits(engine, route, document.text),
         )
     with pytest.raises(StateError, match="memory 'routed'"):
-        _engine(real_backbone).load(tmp_path / "state")
+        _engine(real_backbone, memory="shared").load(tmp_path / "state")
     engine.clear()
     assert not engine.memories and engine.route(asked[first.id]) is None
     restored.clear()

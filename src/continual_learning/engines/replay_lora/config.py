@@ -41,11 +41,12 @@ class ReplayLoraConfig(SelfStudySettings):
         0.5, minimum=0.0, maximum=0.95, help="replayed share of each cycle's training set, at least"
     )
     diverse_buckets: int = setting(64, minimum=1, maximum=65_536, help="hash buckets (diverse)")
+    # measured: docs/results.md#keeping-each-document-apart
     adapters: Literal["shared", "per_cycle"] = setting(
-        "shared",
-        help="shared: every cycle trains the domain's one adapter, with replay | per_cycle: each "
-        "cycle trains a new adapter on its own examples, kept apart, and a prompt gets the adapter "
-        "of the cycle that learned the passage most like it (core/scope.py)",
+        "per_cycle",
+        help="per_cycle: each cycle trains a new adapter on its own examples, kept apart, and a "
+        "prompt gets the adapter of the cycle that learned the passage most like it "
+        "(core/scope.py) | shared: every cycle trains the domain's one adapter, with replay",
     )
     # Elastic Weight Consolidation (online)
     ewc: bool = setting(False, help="penalise moving the LoRA weights that mattered before")

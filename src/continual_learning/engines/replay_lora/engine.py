@@ -53,6 +53,7 @@ from continual_learning.core.lora import (
     lora_config,
     lora_folded,
     read_weights,
+    stacked,
 )
 from continual_learning.core.peft_export import LoraAdapter
 from continual_learning.core.perplexity import perplexity
@@ -433,9 +434,12 @@ class ReplayLoraEngine(Engine):
         return lora_folded(self.backbone.model, self.peft_config, self.domain.weights, self._folds)
 
     def lora_adapter(self) -> LoraAdapter | None:
-        """The active domain's adapter, with its cycles' forgetting figures for the card."""
+        """The active domain's adapter, with its cycles' forgetting figures for the card; with
+        ``per_cycle``, the mean of its cycles' adapters (the engine routes; peft cannot)."""
         if not self.domain.weights:
             return None
+        if self.per_cycle:
+            return self._mean_of_cycles()
         c = self.config
         card = tuple(
             f"cycle {r.index}: anchor perplexity {r.anchor_before:.2f} -> {r.anchor_after:.2f} "
@@ -454,6 +458,26 @@ class ReplayLoraEngine(Engine):
             alpha=c.lora_alpha,
             target_modules=c.target_modules,
             card=(f"domain '{self.active}', objective {c.objective}", *card),
+        )
+
+    def _mean_of_cycles(self) -> LoraAdapter:
+        """Every cycle's adapter stacked (rank ``rank x cycles``) at ``lora_alpha``: peft scales
+        by alpha / rank, so the update is the mean of the cycles' updates."""
+        c, episodes = self.config, self.domain.episodes
+        card = (
+            f"domain '{self.active}', objective {c.objective}, adapters per_cycle: "
+            f"{len(episodes)} cycle adapters of rank {c.rank}",
+            "the engine answers each prompt with the adapter of the cycle that learned the "
+            f"passage most like it, and none below a TF-IDF similarity of {c.scope_threshold:g}; "
+            "this folder is their mean; loaded with peft it applies to every prompt, so "
+            "answers can differ from the engine's",
+        )
+        return LoraAdapter(
+            weights=stacked(episodes),
+            rank=c.rank * len(episodes),
+            alpha=c.lora_alpha,
+            target_modules=c.target_modules,
+            card=card,
         )
 
     def covers(self, prompt: str) -> bool:

@@ -28,8 +28,8 @@ class TttE2eConfig(SelfStudySettings):
     alpha_floor: float = setting(0.3, minimum=0.0, maximum=1.0, help="alpha never goes below")
     # The TF-IDF gate
     gate: bool = setting(True, help="only the document's top TF-IDF neurons receive gradient")
-    gate_fraction: float = setting(
-        0.05, minimum=0.0001, maximum=1.0, help="share of each layer's neurons opened per document"
+    gate_fraction: float = setting(  # measured: docs/results.md#keeping-each-document-apart
+        0.2, minimum=0.0001, maximum=1.0, help="share of each layer's neurons opened per document"
     )
     protect_learned: float = setting(
         0.0,
@@ -38,8 +38,8 @@ class TttE2eConfig(SelfStudySettings):
         help="how much the gate avoids neurons earlier documents changed: their score is scaled "
         "by 1 - this (1: reused only when no other is left; 0: ranked like any other)",
     )
-    memory: Literal["shared", "routed"] = setting(
-        "shared",
+    memory: Literal["shared", "routed"] = setting(  # measured: the same section
+        "routed",
         help="shared: every document trains one set of neuron deltas, all of it answers | routed: "
         "each document's deltas are kept apart, trained from the frozen model, and a prompt gets "
         "those of the learned document most like it (core/scope.py)",
