@@ -10,6 +10,7 @@ from continual_learning.core.lora import (
     lora_applied,
     lora_config,
     lora_folded,
+    stacked,
 )
 from continual_learning.core.weight_folding import FoldCache, swapped_parameters
 
@@ -76,3 +77,17 @@ def test_fold_cache_folds_once_per_weights_mapping() -> None:
     assert len(folds) == 1
     cache.tensors(dict(weights), fold)  # a new mapping (what an engine makes when it learns)
     assert len(folds) == 2
+
+
+def test_stacked_adapters_at_the_summed_rank_are_the_mean_of_their_updates() -> None:
+    """Replay-LoRA's per-cycle export: peft scales ``B A`` by alpha / rank, so stacking n adapters
+    (rank n r) at one alpha gives the mean of the n updates."""
+    torch.manual_seed(0)
+    name_a, name_b = "q_proj.lora_A.default.weight", "q_proj.lora_B.default.weight"
+    rank, alpha = 4, 8.0
+    adapters = [{name_a: torch.randn(rank, 6), name_b: torch.randn(5, rank)} for _ in range(3)]
+    merged = stacked(adapters)
+    update = merged[name_b] @ merged[name_a] * alpha / (rank * len(adapters))
+    mean = sum(w[name_b] @ w[name_a] * alpha / rank for w in adapters) / len(adapters)
+    assert merged[name_a].shape == (rank * 3, 6) and merged[name_b].shape == (5, rank * 3)
+    torch.testing.assert_close(update, mean)
