@@ -3,7 +3,7 @@
 Each of the twelve documents gets its questions written once by the role LLM (timed), and the
 same questions drive every run, so the runs differ only in the number of loops. A run learns
 all twelve documents with ``num_loops`` loops each, then answers the set's 48 questions
-(``core/evaluate.py``: exact match, F1, contains). Reported per run: accuracy, playbook size,
+(``harness/evaluate.py``: exact match, F1, contains). Reported per run: accuracy, playbook size,
 bullets marked helpful (and harmful), how the Curator's replies were read (parsed / repaired /
 fallback / rejected), the accuracy on the self-written questions at each loop, and the seconds
 per loop. The in-context baseline (the documents without a playbook) is run beside them.
@@ -33,10 +33,10 @@ from rich.table import Table
 from continual_learning.config.loader import load_config
 from continual_learning.config.schema import AppConfig
 from continual_learning.core.backbone import Backbone, load_backbone
-from continual_learning.core.evaluate import evaluate
 from continual_learning.core.questions import fictional_fact_set
 from continual_learning.engines.ace.engine import AceEngine
 from continual_learning.engines.registry import create_engine
+from continual_learning.harness.evaluate import evaluate
 from continual_learning.harness.outputs import reproducing_command
 from continual_learning.types import Document, QAItem
 from continual_learning.ui.progress import progress_bars

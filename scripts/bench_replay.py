@@ -35,10 +35,10 @@ from continual_learning.config.fields import parse_text_value, section_fields
 from continual_learning.config.loader import load_config
 from continual_learning.config.schema import AppConfig
 from continual_learning.core.backbone import Backbone, load_backbone
-from continual_learning.core.evaluate import evaluate
 from continual_learning.core.questions import fictional_fact_set
 from continual_learning.engines.registry import create_engine
 from continual_learning.engines.replay_lora import ReplayLoraConfig
+from continual_learning.harness.evaluate import evaluate
 from continual_learning.harness.outputs import reproducing_command
 from continual_learning.types import Document, QAItem
 from continual_learning.ui.progress import progress_bars

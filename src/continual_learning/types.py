@@ -280,6 +280,8 @@ class ComparisonReport:
     engines: tuple[EngineResult, ...]
     batch_size: int = 1
     """Questions answered together in one ``generate`` call (``harness.batch_size``)."""
+    answer_style: str = "sentence"
+    """How the questions were asked (``harness.answer_style``): sentence or short."""
     heldout_source: str = ""
     """What the forgetting columns were measured on."""
     environment: dict[str, str] = field(default_factory=dict)
@@ -383,6 +385,7 @@ class StreamReport:
     summaries: tuple[StreamSummary, ...]
     heldout_source: str = ""
     batch_size: int = 1
+    answer_style: str = "sentence"
     environment: dict[str, str] = field(default_factory=dict)
     """Library versions and the commit the report was made with."""
 

@@ -77,9 +77,12 @@ def test_compare_writes_json_plot_and_predictions(tmp_path: Path) -> None:
         str(tmp_path / "r.png"),
         "--predictions",
         str(tmp_path / "pred"),
+        "--answer-style",
+        "short",
     )
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "r.json").read_text())
+    assert report["answer_style"] == "short"
     assert [e["label"] for e in report["engines"]] == [
         "closed-book",
         "in-context",
@@ -96,6 +99,7 @@ def test_compare_writes_json_plot_and_predictions(tmp_path: Path) -> None:
             "paraphrase",
         ]
         assert row["paraphrase_contains"] is not None
+        assert not any("\n" in a["answer"] for a in row["answers"])  # a short answer: one line
     predicted = json.loads((tmp_path / "pred" / "jitrl-mvp.json").read_text())
     assert sorted(predicted) == ["q1", "q2"]  # official SQuAD files hold the facts only
     assert sorted(p.name for p in (tmp_path / "pred").iterdir()) == [

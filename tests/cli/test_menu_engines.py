@@ -64,7 +64,7 @@ def test_ace_items_save_list_load_and_show_a_playbook(tmp_path: Path) -> None:
     _choose(child, "Save Playbook", before)
     child.expect("Save the playbook as:")
     child.send("team-notes" + ENTER)
-    expect_text(child, "Saved the playbook as")
+    expect_text(child, "Playbook 'team-notes' exported")
     after = _items(["List Playbooks", "Show Playbook", "Save Playbook", "Load Playbook"])
     _choose(child, "List Playbooks", after)
     expect_text(child, "team-notes")
@@ -119,7 +119,7 @@ def test_replay_lora_items_run_the_refresh_wheel(tmp_path: Path) -> None:
     _choose(child, "Refresh: Metrics and Forgetting Curve", items)
     child.expect("Save the curve to:")
     child.send("\x15" + str(plot) + ENTER)  # Ctrl-U clears the default first
-    expect_text(child, "Forgetting curve saved to")
+    expect_text(child, "Saved ")  # the face draws the curve the action returns
     _choose(child, "Refresh: Switch Domain", items)
     child.expect("Domain")
     child.send("legal" + ENTER)

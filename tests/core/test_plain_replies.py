@@ -6,9 +6,9 @@ from __future__ import annotations
 import torch
 
 from continual_learning.core.backbone import Backbone
-from continual_learning.core.evaluate import evaluate
 from continual_learning.core.plain_replies import kept_replies
 from continual_learning.engines.registry import create_engine
+from continual_learning.harness.evaluate import evaluate
 from continual_learning.types import QAItem
 
 from helpers import make_config, plumbing_hypernetwork

@@ -72,3 +72,22 @@ def test_in_context_keeps_the_relevant_document_when_not_all_fit() -> None:
     assert engine.last_prompt_doc_ids == ("velmoria",)
     engine.generate("Who works in copper mining in the hills?")
     assert engine.last_prompt_doc_ids == ("copper",)
+
+
+def test_short_style_asks_for_the_answer_alone(real_engines) -> None:  # type: ignore[no-untyped-def]
+    """``harness.answer_style: short``: the same engines and the same retrieval, asked for the
+    answer alone. The 135M model gives a known fact as the answer alone (exact match); with a
+    passage it often still answers in a sentence, which is kept to its first line."""
+    from continual_learning.core.scoring import score_answer
+    from continual_learning.types import QAItem
+
+    closed, in_context = real_engines
+    fictional = QAItem(id="v", question=QUESTION, answers=("Zorblax Quentaro",))
+    known = QAItem(id="f", question="What is the capital of Japan?", answers=("Tokyo",))
+    (recalled,) = closed.answer([known], style="short")
+    (sentence,) = closed.answer([known])
+    (read,) = in_context.answer([fictional], style="short")
+    assert score_answer(recalled, known.answers).exact_match == 1.0, recalled
+    assert score_answer(sentence, known.answers).exact_match == 0.0, sentence
+    assert score_answer(read, fictional.answers).contains == 1.0 and "\n" not in read, read
+    assert in_context.last_prompt_doc_ids == ("velmoria",)  # retrieval saw the question alone

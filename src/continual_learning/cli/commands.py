@@ -197,17 +197,20 @@ def _squad_path_or_none(bench: Workbench):  # type: ignore[no-untyped-def]
 
 
 def _comparison_config(args: argparse.Namespace, bench: Workbench):  # type: ignore[no-untyped-def]
-    """The workbench's config with this command's --max-new-tokens and --batch-size."""
+    """The workbench's config with this command's --max-new-tokens, --batch-size and
+    --answer-style."""
     import dataclasses
 
     config = bench.config
     if args.max_new_tokens:
         generation = dataclasses.replace(config.generation, max_new_tokens=args.max_new_tokens)
         config = dataclasses.replace(config, generation=generation)
+    harness = config.harness
     if args.batch_size is not None:
-        harness = dataclasses.replace(config.harness, batch_size=args.batch_size)
-        config = dataclasses.replace(config, harness=harness)
-    return config
+        harness = dataclasses.replace(harness, batch_size=args.batch_size)
+    if getattr(args, "answer_style", None):
+        harness = dataclasses.replace(harness, answer_style=args.answer_style)
+    return dataclasses.replace(config, harness=harness)
 
 
 def _run_comparison(args: argparse.Namespace, bench: Workbench, inputs) -> int:  # type: ignore[no-untyped-def]

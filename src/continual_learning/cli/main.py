@@ -237,6 +237,11 @@ def _comparison_options(parser: argparse.ArgumentParser) -> None:
         type=_positive_int,
         help="override harness.batch_size (1: one question at a time)",
     )
+    parser.add_argument(
+        "--answer-style",
+        choices=("sentence", "short"),
+        help="override harness.answer_style (short: asked for the answer alone, for exact match)",
+    )
 
 
 def _fact_set_option(parser: argparse.ArgumentParser) -> None:

@@ -374,8 +374,12 @@ def _runner(action: EngineAction) -> Callable[[], None]:
     """Ask for the action's inputs, run it, print what it reports."""
 
     def run() -> None:
+        from continual_learning.ui.progress import progress_bars
+
         answers = {item.name: _input(item) for item in action.inputs}
-        show_outcome(action.run(answers))
+        with progress_bars() as on_event:
+            outcome = action.run(answers, on_event)
+        show_outcome(outcome)
 
     return run
 
@@ -394,8 +398,15 @@ def _input(item: ActionInput) -> str:
 
 
 def show_outcome(outcome: ActionOutcome) -> None:
+    """An action's table, warning, message, the curve it asks for and the files it wrote."""
     from rich.table import Table
 
+    files = outcome.files
+    if outcome.curve and outcome.curve_path is not None:
+        from continual_learning.ui.plots import forgetting_curve
+
+        forgetting_curve(list(outcome.curve), outcome.curve_path)
+        files = (*files, outcome.curve_path)
     if outcome.rows:
         table = Table(title=outcome.title or None, show_header=any(outcome.columns))
         for column in outcome.columns:
@@ -407,6 +418,8 @@ def show_outcome(outcome: ActionOutcome) -> None:
         console.print(f"[yellow]{outcome.warning}[/]", highlight=False)
     if outcome.message:
         console.print(outcome.message, highlight=False)
+    for path in files:
+        console.print(f"Saved {path}", highlight=False)
 
 
 def _not_blank(text: str) -> bool | str:

@@ -13,6 +13,9 @@ from typing import Literal
 from continual_learning.config.fields import setting
 from continual_learning.errors import ConfigError
 
+AnswerStyle = Literal["sentence", "short"]
+"""How a benchmark asks its questions (``core/answer_style.py``)."""
+
 
 @dataclass(frozen=True, kw_only=True)
 class ModelConfig:
@@ -89,6 +92,10 @@ class HarnessConfig:
         minimum=1,
         maximum=1024,
         help="questions answered together in one generate call; 1: one at a time",
+    )
+    answer_style: AnswerStyle = setting(
+        "sentence",
+        help="sentence: the model's own reply; short: asked for the answer alone (exact match)",
     )
 
 

@@ -25,14 +25,16 @@ import random
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 
 from continual_learning.config.self_study import SelfStudySettings
 from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
+from continual_learning.core.paths import default_cache_dir
 from continual_learning.core.prompts import passages_prompt
+from continual_learning.core.study_target import StudyTarget
+from continual_learning.core.target_cache import cache_key, cached_targets
 
 TERM_TEMPLATES = (
     "What does the text say about {term}?",
@@ -54,25 +56,6 @@ _COMMON_WORDS = (
     "were are be been every each some many most first last only"
 )
 _COMMON = frozenset(_COMMON_WORDS.split())
-
-
-@dataclass(frozen=True, kw_only=True)
-class StudyTarget:
-    """One sequence to fit and the distribution to fit its supervised tokens to.
-
-    ``ids`` (1 x T) ends with the supervised tokens, the last ``len(top_ids)`` of them; row n
-    of ``top_ids`` / ``top_logprobs`` (n x k) is the target distribution of supervised token n
-    (the teacher's, or the frozen backbone's for guard text)."""
-
-    ids: torch.Tensor
-    top_ids: torch.Tensor
-    top_logprobs: torch.Tensor
-    prompt: str = ""
-    answer: str = ""
-
-    @property
-    def supervised(self) -> int:
-        return int(self.top_ids.shape[0])
 
 
 # -- prompts -------------------------------------------------------------------------------------
@@ -350,9 +333,6 @@ def general_targets(
 ) -> list[StudyTarget]:
     """An engine's guard rows on general ``texts``, as its section's settings ask: computed once
     per model and settings, then read from the cache folder (``core/target_cache.py``)."""
-    from continual_learning.core.paths import default_cache_dir
-    from continual_learning.core.target_cache import cache_key, cached_targets
-
     key = cache_key(
         fingerprint=backbone.fingerprint(),
         texts=texts,

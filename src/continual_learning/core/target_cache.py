@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from continual_learning.core.storage import atomic_write_bytes
+from continual_learning.core.study_target import StudyTarget
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
@@ -32,7 +33,9 @@ def cache_key(*, fingerprint: str, texts: Sequence[str], settings: dict[str, obj
     return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
 
-def cached_targets(folder: Path, key: str, compute: Callable[[], list], device: object) -> list:  # type: ignore[type-arg]
+def cached_targets(
+    folder: Path, key: str, compute: Callable[[], list[StudyTarget]], device: object
+) -> list[StudyTarget]:
     """The targets stored under ``key``, or ``compute()``'s, stored for next time."""
     path = folder / "guard-targets" / f"{key}.safetensors"
     found = _read(path, device)
@@ -46,7 +49,7 @@ def cached_targets(folder: Path, key: str, compute: Callable[[], list], device: 
     return targets
 
 
-def _encode(targets: Sequence) -> bytes:  # type: ignore[type-arg]
+def _encode(targets: Sequence[StudyTarget]) -> bytes:
     from safetensors.torch import save
 
     tensors = {}
@@ -60,10 +63,8 @@ def _encode(targets: Sequence) -> bytes:  # type: ignore[type-arg]
     return save(tensors, metadata={"targets": json.dumps(texts)})
 
 
-def _read(path: Path, device: object) -> list | None:  # type: ignore[type-arg]
+def _read(path: Path, device: object) -> list[StudyTarget] | None:
     from safetensors import SafetensorError, safe_open
-
-    from continual_learning.core.self_study import StudyTarget
 
     if not path.is_file():
         return None

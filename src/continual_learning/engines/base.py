@@ -36,6 +36,12 @@ from typing import Any, ClassVar
 import yaml
 
 from continual_learning.config.schema import GenerationConfig
+from continual_learning.core.answer_style import (
+    SHORT_MAX_NEW_TOKENS,
+    AnswerStyle,
+    styled_messages,
+    styled_reply,
+)
 from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
 from continual_learning.core.peft_export import LoraAdapter
 from continual_learning.core.plain_replies import plain_replies
@@ -135,9 +141,14 @@ class Engine(ABC):
         return self._answer_one(prompt, options, history)
 
     def _answer_one(
-        self, prompt: str, options: GenerationOptions, history: Sequence[ChatMessage] = ()
+        self,
+        prompt: str,
+        options: GenerationOptions,
+        history: Sequence[ChatMessage] = (),
+        *,
+        style: AnswerStyle = "sentence",
     ) -> str:
-        prepared = self._prepare(prompt, history=history, options=options)
+        prepared = self._styled(self._prepare(prompt, history=history, options=options), style)
         route = self.route(prompt)
         if self._untouched(route, [prepared]):
             ids = self.backbone.encode_chat(prepared.messages)
@@ -151,6 +162,13 @@ class Engine(ABC):
                 prepared.messages, options, logits_processors=prepared.logits_processors
             )
 
+    @staticmethod
+    def _styled(prepared: PreparedPrompt, style: AnswerStyle) -> PreparedPrompt:
+        """``prepared`` asked in ``style``: its processors and hooks as they were."""
+        if style == "sentence":
+            return prepared
+        return dataclasses.replace(prepared, messages=styled_messages(prepared.messages, style))
+
     def prepared_messages(self, prompt: str) -> list[ChatMessage]:
         """The chat messages :meth:`generate` sends for ``prompt`` (retrieved passages and all),
         e.g. to time the plain backbone on the very same prompt."""
@@ -163,8 +181,10 @@ class Engine(ABC):
         *,
         max_new_tokens: int | None = None,
         batch_size: int = 1,
+        style: AnswerStyle = "sentence",
     ) -> list[str]:
-        """Answer every prompt (no earlier turns), ``batch_size`` at a time, in their order.
+        """Answer every prompt (no earlier turns), ``batch_size`` at a time, in their order,
+        asked in ``style`` (the replies as decoded; :meth:`answer` reads a short style's answer).
 
         One sequence decodes at the speed of reading every weight once per token; a batch reads
         them once per step for all its rows. Prompts are sorted by length first, so a batch
@@ -179,8 +199,8 @@ class Engine(ABC):
         """
         options = self.generation_options(max_new_tokens)
         if batch_size <= 1 or not self.batched_answering:
-            return [self._answer_one(p, options) for p in prompts]
-        prepared = self._prepare_many(prompts, options=options)
+            return [self._answer_one(p, options, style=style) for p in prompts]
+        prepared = [self._styled(p, style) for p in self._prepare_many(prompts, options=options)]
         routes = [self.route(p) for p in prompts]
         return self._answer_prepared(prepared, options, batch_size, routes=routes)
 
@@ -190,12 +210,24 @@ class Engine(ABC):
         *,
         max_new_tokens: int | None = None,
         batch_size: int = 1,
+        style: AnswerStyle = "sentence",
     ) -> list[str]:
-        """Answer benchmark questions (the harness's entry point). Every engine answers from the
-        question alone, through :meth:`generate_many`; only a baseline that is told which
-        document a question is about (``oracle-context``) reads ``item.doc_id``."""
+        """Answer benchmark questions (the harness's entry point) in ``style``
+        (``core/answer_style.py``). Every engine answers from the question alone, through
+        :meth:`generate_many`; only a baseline that is told which document a question is about
+        (``oracle-context``) reads ``item.doc_id``."""
         prompts = [item.question for item in items]
-        return self.generate_many(prompts, max_new_tokens=max_new_tokens, batch_size=batch_size)
+        limit = self.style_token_limit(max_new_tokens, style)
+        replies = self.generate_many(
+            prompts, max_new_tokens=limit, batch_size=batch_size, style=style
+        )
+        return [styled_reply(reply, style) for reply in replies]
+
+    def style_token_limit(self, max_new_tokens: int | None, style: AnswerStyle) -> int | None:
+        """The new-token limit of an answer in ``style``: short answers need few."""
+        if style == "sentence":
+            return max_new_tokens
+        return min(max_new_tokens or self.generation.max_new_tokens, SHORT_MAX_NEW_TOKENS)
 
     def _prepare_many(
         self, prompts: Sequence[str], *, options: GenerationOptions

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from continual_learning.core.backbone import Backbone
     from continual_learning.engines.actions import EngineAction
     from continual_learning.engines.base import Engine
-    from continual_learning.workbench import Workbench
+    from continual_learning.engines.session import Session
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -47,11 +47,11 @@ class EngineSpec:
     def load_class(self) -> type[Engine]:
         return _load(self.engine_class_path)
 
-    def actions(self, bench: Workbench) -> list[EngineAction]:
+    def actions(self, bench: Session) -> list[EngineAction]:
         """The engine's own menu actions, built for ``bench``."""
         return _load(self.actions_path)(bench) if self.actions_path else []
 
-    def header_note(self, bench: Workbench) -> str:
+    def header_note(self, bench: Session) -> str:
         return _load(self.header_path)(bench) if self.header_path else ""
 
 

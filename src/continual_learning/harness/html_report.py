@@ -42,6 +42,11 @@ document.getElementById("result-filter").addEventListener("change", applyFilters
 applyFilters();
 """
 
+_STYLE_WORDS = {
+    "sentence": "each in the model's own sentences",
+    "short": "each asked for the answer alone (short style)",
+}
+
 _SUMMARY_COLUMNS = (
     "engine", "EM", "F1", "contains", "first / mid / last third", "paraphrase",
     "locality [95%]", "abstain acc", "recovery",
@@ -147,7 +152,8 @@ def render_html(report: ComparisonReport) -> str:
 <body>
 <h1>{title}</h1>
 <p>{report.documents} documents, {report.questions} questions,
-created {html.escape(report.created)}, answered {report.batch_size} at a time.
+created {html.escape(report.created)}, answered {report.batch_size} at a time,
+{_STYLE_WORDS.get(report.answer_style, "")}.
 Held-out material: {heldout}.
 Recovery = (contains − closed-book) / (ceiling − closed-book), against in-context
 (every learned document that fits) and oracle-context (only the question's own document).</p>

@@ -13,7 +13,8 @@ from continual_learning.core.storage import atomic_write_bytes, atomic_write_jso
 from continual_learning.types import ComparisonReport, EngineResult
 
 JSON_SCHEMA_DOC = """\
-{"model", "created", "dataset", "documents", "questions", "batch_size", "heldout_source",
+{"model", "created", "dataset", "documents", "questions", "batch_size", "answer_style",
+ "heldout_source",
  "engines": [{"engine", "label", "exact_match", "f1", "contains",
               "contains_by_position": [first, middle, last third of the documents learned],
               "paraphrase_contains", "locality", "locality_interval": [low, high],

@@ -20,9 +20,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from continual_learning.config.fields import build_section
-from continual_learning.config.schema import AppConfig
+from continual_learning.config.schema import AnswerStyle, AppConfig
 from continual_learning.core.backbone import Backbone
-from continual_learning.core.evaluate import evaluate
 from continual_learning.core.forgetting import backward_transfer, forgetting_ratio, perplexity_bwt
 from continual_learning.core.perplexity import perplexity
 from continual_learning.core.plain_replies import kept_replies
@@ -31,6 +30,7 @@ from continual_learning.engines.base import Engine
 from continual_learning.engines.registry import create_engine, get_spec
 from continual_learning.errors import EngineError
 from continual_learning.harness.environment import run_environment
+from continual_learning.harness.evaluate import evaluate
 from continual_learning.harness.inputs import ComparisonInputs
 from continual_learning.types import (
     AnswerRecord,
@@ -109,6 +109,7 @@ def comparison_report(
         questions=len(inputs.questions),
         engines=tuple(results),
         batch_size=config.harness.batch_size,
+        answer_style=config.harness.answer_style,
         heldout_source=inputs.heldout_source,
         environment=environment or run_environment(),
     )
@@ -155,10 +156,10 @@ def _measure(
     config: AppConfig,
     on_event: ProgressCallback | None,
 ) -> EngineResult:
-    batch_size = config.harness.batch_size
+    batch_size, style = config.harness.batch_size, config.harness.answer_style
     replies = kept_replies(engine.backbone)
     reused = replies.reused
-    before = measure_heldout(engine, inputs, batch_size, on_event)
+    before = measure_heldout(engine, inputs, batch_size, on_event, style=style)
     learn_seconds, eval_seconds, tokens = 0.0, 0.0, 0
     records: list[AnswerRecord] = []
     for documents, questions in inputs.episodes():
@@ -167,10 +168,10 @@ def _measure(
         tokens += learn_documents(engine, documents, on_event)
         learn_seconds += time.perf_counter() - started
         asked = (*questions, *inputs.probes_for(documents))
-        result = evaluate(engine, asked, batch_size=batch_size, on_event=on_event)
+        result = evaluate(engine, asked, batch_size=batch_size, style=style, on_event=on_event)
         eval_seconds += result.seconds
         records.extend(result.records)
-    after = measure_heldout(engine, inputs, batch_size, on_event)
+    after = measure_heldout(engine, inputs, batch_size, on_event, style=style)
     facts = [r for r in records if r.kind == "fact"]
     summary = summarize([r.score for r in facts])
     impossible = [r for r in facts if not r.gold]
@@ -246,13 +247,13 @@ def measure_heldout(
     on_event: ProgressCallback | None,
     *,
     reading: bool = True,
+    style: AnswerStyle = "sentence",
 ) -> HeldoutScore:
     def contains(questions: Sequence[Any]) -> float | None:
         if not questions:
             return None
-        return evaluate(
-            engine, questions, batch_size=batch_size, on_event=on_event
-        ).summary.contains
+        asked = evaluate(engine, questions, batch_size=batch_size, style=style, on_event=on_event)
+        return asked.summary.contains
 
     ppl = None
     if inputs.heldout_texts:

@@ -21,12 +21,12 @@ from typing import Literal
 
 from continual_learning.config.schema import AppConfig
 from continual_learning.core.backbone import Backbone
-from continual_learning.core.evaluate import evaluate
 from continual_learning.engines.base import Engine
 from continual_learning.engines.registry import create_engine, get_spec
 from continual_learning.errors import DatasetError, EngineError
 from continual_learning.harness import stream_metrics as sm
 from continual_learning.harness.environment import run_environment
+from continual_learning.harness.evaluate import evaluate
 from continual_learning.harness.inputs import ComparisonInputs
 from continual_learning.harness.runner import (
     EngineRun,
@@ -136,6 +136,7 @@ def stream_report(
         summaries=tuple(summarize_stream(runs)),
         heldout_source=inputs.heldout_source,
         batch_size=config.harness.batch_size,
+        answer_style=config.harness.answer_style,
         environment=environment or run_environment(),
     )
 
@@ -184,8 +185,8 @@ def _through_stream(  # type: ignore[no-untyped-def]
     on_event: ProgressCallback | None,
     frame,
 ) -> StreamRun:
-    batch_size = config.harness.batch_size
-    start = measure_heldout(engine, inputs, batch_size, on_event)
+    batch_size, style = config.harness.batch_size, config.harness.answer_style
+    start = measure_heldout(engine, inputs, batch_size, on_event, style=style)
     points = [HeldoutPoint(after_episode=0, **vars(start))]
     scores: list[tuple[float, ...]] = []
     learn_seconds = eval_seconds = 0.0
@@ -193,10 +194,11 @@ def _through_stream(  # type: ignore[no-untyped-def]
         began = time.perf_counter()
         learn_documents(engine, episode, on_event)
         learn_seconds += time.perf_counter() - began
-        asked = evaluate(engine, questions, batch_size=batch_size, on_event=on_event)
+        asked = evaluate(engine, questions, batch_size=batch_size, style=style, on_event=on_event)
         eval_seconds += asked.seconds
         scores.append(tuple(r.score.contains for r in asked.records))
-        held = measure_heldout(engine, inputs, batch_size, on_event, reading=t == len(order))
+        last = t == len(order)
+        held = measure_heldout(engine, inputs, batch_size, on_event, reading=last, style=style)
         points.append(HeldoutPoint(after_episode=t, **vars(held)))
     matrix = sm.accuracy_matrix(scores, frame["question_episode"])
     return StreamRun(

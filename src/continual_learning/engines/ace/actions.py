@@ -6,17 +6,22 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from continual_learning.core.paths import default_playbooks_dir
-from continual_learning.engines.actions import ActionInput, ActionOutcome, EngineAction
+from continual_learning.engines.actions import (
+    ActionInput,
+    ActionOutcome,
+    EngineAction,
+    ProgressCallback,
+)
 
 if TYPE_CHECKING:
-    from continual_learning.workbench import Workbench
+    from continual_learning.engines.session import Session
 
 
-def menu_actions(bench: Workbench) -> list[EngineAction]:
+def menu_actions(bench: Session) -> list[EngineAction]:
     folder = default_playbooks_dir(bench.config.engine("ace").playbook_dir)  # type: ignore[attr-defined]
     names = tuple(sorted(p.stem for p in folder.glob("*.json")))
 
-    def list_playbooks(_: Mapping[str, str]) -> ActionOutcome:
+    def list_playbooks(_: Mapping[str, str], __: ProgressCallback | None) -> ActionOutcome:
         from continual_learning.engines.ace.playbook import Playbook
         from continual_learning.errors import PlaybookError
 
@@ -33,7 +38,7 @@ def menu_actions(bench: Workbench) -> list[EngineAction]:
             title="Playbooks", columns=("name", "bullets", "helpful / harmful"), rows=tuple(rows)
         )
 
-    def show_playbook(_: Mapping[str, str]) -> ActionOutcome:
+    def show_playbook(_: Mapping[str, str], __: ProgressCallback | None) -> ActionOutcome:
         playbook = bench.engine("ace").playbook  # type: ignore[attr-defined]
         if not len(playbook):
             return ActionOutcome(message="The ACE playbook is empty: learn a document first.")
@@ -43,11 +48,11 @@ def menu_actions(bench: Workbench) -> list[EngineAction]:
         columns = ("bullet", "section", "text", "helpful / harmful")
         return ActionOutcome(title="ACE playbook", columns=columns, rows=rows)
 
-    def save_playbook(answers: Mapping[str, str]) -> ActionOutcome:
+    def save_playbook(answers: Mapping[str, str], _: ProgressCallback | None) -> ActionOutcome:
         path = bench.engine("ace").export_playbook(answers["name"])  # type: ignore[attr-defined]
-        return ActionOutcome(message=f"Saved the playbook as {path}.", files=(path,))
+        return ActionOutcome(message=f"Playbook '{answers['name']}' exported.", files=(path,))
 
-    def load_playbook(answers: Mapping[str, str]) -> ActionOutcome:
+    def load_playbook(answers: Mapping[str, str], _: ProgressCallback | None) -> ActionOutcome:
         with bench.holding("ace"):
             engine = bench.reload("ace")  # what another process learned meanwhile is kept
             loaded = engine.import_playbook(answers["name"])  # type: ignore[attr-defined]

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from continual_learning.config.schema import GenerationConfig
+from continual_learning.core.answer_style import AnswerStyle, styled_reply
 from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
 from continual_learning.core.paths import default_playbooks_dir
 from continual_learning.core.relevance import cut_to_tokens, fit_budget, rank_by_relevance
@@ -243,27 +244,42 @@ class AceEngine(Engine):
         return self._answer_one(prompt, options, history)
 
     def _answer_one(
-        self, prompt: str, options: GenerationOptions, history: Sequence[ChatMessage] = ()
+        self,
+        prompt: str,
+        options: GenerationOptions,
+        history: Sequence[ChatMessage] = (),
+        *,
+        style: AnswerStyle = "sentence",
     ) -> str:
         if self.config.backend == "local":
-            reply = super()._answer_one(prompt, options, history)
+            reply = super()._answer_one(prompt, options, history, style=style)
         else:
-            messages = self._prepare(prompt, history=history, options=options).messages
-            reply = self.llm.chat(messages, max_tokens=options.max_new_tokens)
-        return read_generation(reply, self.playbook).answer
+            prepared = self._styled(self._prepare(prompt, history=history, options=options), style)
+            reply = self.llm.chat(prepared.messages, max_tokens=options.max_new_tokens)
+        return self._answer_in(reply, style)
 
     def generate_many(
-        self, prompts: Sequence[str], *, max_new_tokens: int | None = None, batch_size: int = 1
+        self,
+        prompts: Sequence[str],
+        *,
+        max_new_tokens: int | None = None,
+        batch_size: int = 1,
+        style: AnswerStyle = "sentence",
     ) -> list[str]:
         """On the backbone, answers are batched as every engine's are; a server is asked one
         question at a time (its own scheduler batches concurrent requests, not ours)."""
         if batch_size <= 1 or self.config.backend != "local":
             options = self.generation_options(max_new_tokens)
-            return [self._answer_one(p, options) for p in prompts]
+            return [self._answer_one(p, options, style=style) for p in prompts]
         replies = super().generate_many(
-            prompts, max_new_tokens=max_new_tokens, batch_size=batch_size
+            prompts, max_new_tokens=max_new_tokens, batch_size=batch_size, style=style
         )
-        return [read_generation(reply, self.playbook).answer for reply in replies]
+        return [self._answer_in(reply, style) for reply in replies]
+
+    def _answer_in(self, reply: str, style: AnswerStyle) -> str:
+        """The answer of a reply, citations removed; a short reply's first line is read before
+        its white space is folded."""
+        return read_generation(styled_reply(reply, style), self.playbook).answer
 
     def _prepare(
         self, prompt: str, *, history: Sequence[ChatMessage], options: GenerationOptions

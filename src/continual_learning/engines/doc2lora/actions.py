@@ -5,22 +5,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from continual_learning.engines.actions import ActionInput, ActionOutcome, EngineAction
+from continual_learning.engines.actions import (
+    ActionInput,
+    ActionOutcome,
+    EngineAction,
+    ProgressCallback,
+)
 
 if TYPE_CHECKING:
-    from continual_learning.workbench import Workbench
+    from continual_learning.engines.session import Session
 
 MODES = {"doc": "documents, chunked", "text": "a short task description, one chunk"}
 
 
-def header_note(bench: Workbench) -> str:
+def header_note(bench: Session) -> str:
     return f"mode {bench.config.engine('doc2lora').mode}"  # type: ignore[attr-defined]
 
 
-def menu_actions(bench: Workbench) -> list[EngineAction]:
+def menu_actions(bench: Session) -> list[EngineAction]:
     current = bench.config.engine("doc2lora").mode  # type: ignore[attr-defined]
 
-    def switch_mode(answers: Mapping[str, str]) -> ActionOutcome:
+    def switch_mode(answers: Mapping[str, str], _: ProgressCallback | None) -> ActionOutcome:
         from continual_learning.config.loader import load_config, set_user_value
 
         mode = answers["mode"]

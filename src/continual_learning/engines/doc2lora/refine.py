@@ -18,8 +18,9 @@ from dataclasses import dataclass
 import torch
 
 from continual_learning.core.backbone import Backbone
-from continual_learning.core.self_study import StudyTarget, distill_loss, guard_count
 from continual_learning.core.self_study import batches as study_batches
+from continual_learning.core.self_study import distill_loss, guard_count
+from continual_learning.core.study_target import StudyTarget
 from continual_learning.engines.doc2lora.hypernetwork import LoraFactors
 from continual_learning.engines.doc2lora.injection import hooked
 from continual_learning.errors import StateError

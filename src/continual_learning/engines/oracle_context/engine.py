@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from continual_learning.core.answer_style import AnswerStyle, styled_reply
 from continual_learning.core.backbone import ChatMessage, GenerationOptions
 from continual_learning.core.documents import load_document_list, save_document_list
 from continual_learning.core.prompts import passages_prompt
@@ -35,10 +36,15 @@ class OracleContextEngine(Engine):
         *,
         max_new_tokens: int | None = None,
         batch_size: int = 1,
+        style: AnswerStyle = "sentence",
     ) -> list[str]:
-        options = self.generation_options(max_new_tokens)
-        prepared = [self._with_document(item.question, item.doc_id, options) for item in items]
-        return self._answer_prepared(prepared, options, max(batch_size, 1))
+        options = self.generation_options(self.style_token_limit(max_new_tokens, style))
+        prepared = [
+            self._styled(self._with_document(item.question, item.doc_id, options), style)
+            for item in items
+        ]
+        replies = self._answer_prepared(prepared, options, max(batch_size, 1))
+        return [styled_reply(reply, style) for reply in replies]
 
     def _with_document(
         self, question: str, doc_id: str, options: GenerationOptions

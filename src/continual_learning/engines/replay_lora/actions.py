@@ -6,64 +6,62 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from continual_learning.engines.actions import ActionInput, ActionOutcome, EngineAction
+from continual_learning.engines.actions import (
+    ActionInput,
+    ActionOutcome,
+    EngineAction,
+    ProgressCallback,
+)
 
 if TYPE_CHECKING:
     from continual_learning.engines.replay_lora.cycle import CycleRecord
-    from continual_learning.workbench import Workbench
+    from continual_learning.engines.session import Session
 
 CYCLE_COLUMNS = ("#", "domain", "new", "replay", "anchor ppl", "BWT", "FWT", "KRS", "kept")
 
 
-def menu_actions(bench: Workbench) -> list[EngineAction]:
+def menu_actions(bench: Session) -> list[EngineAction]:
     from continual_learning.engines.replay_lora.wheel import RefreshWheel
 
     wheel = RefreshWheel(bench)
 
-    def add_data(answers: Mapping[str, str]) -> ActionOutcome:
+    def add_data(answers: Mapping[str, str], _: ProgressCallback | None) -> ActionOutcome:
         documents = wheel.add([Path(answers["path"]).expanduser()])
         waiting = wheel.status().inbox_documents
         return ActionOutcome(
             message=f"Queued {len(documents)} documents; {waiting} wait for the next cycle."
         )
 
-    def set_anchor(answers: Mapping[str, str]) -> ActionOutcome:
+    def set_anchor(answers: Mapping[str, str], _: ProgressCallback | None) -> ActionOutcome:
         count = wheel.set_anchor(Path(answers["path"]).expanduser())
         return ActionOutcome(message=f"Anchor set: {count} texts from {answers['path']}.")
 
-    def run_cycle(_: Mapping[str, str]) -> ActionOutcome:
-        from continual_learning.ui.progress import progress_bars
-
-        with progress_bars() as on_event:
-            record = wheel.run(on_event=on_event)
+    def run_cycle(_: Mapping[str, str], on_event: ProgressCallback | None) -> ActionOutcome:
+        record = wheel.run(on_event=on_event)
         warning = f"Rolled back: {record.reason}" if record.rolled_back else ""
         return ActionOutcome(
             title="Refresh cycle", columns=CYCLE_COLUMNS, rows=(_row(record),), warning=warning
         )
 
-    def status(_: Mapping[str, str]) -> ActionOutcome:
+    def status(_: Mapping[str, str], __: ProgressCallback | None) -> ActionOutcome:
         from continual_learning.engines.replay_lora.wheel import status_rows
 
         rows = tuple(status_rows(wheel.status()))
         return ActionOutcome(title="Refresh wheel", columns=("", ""), rows=rows)
 
-    def metrics(answers: Mapping[str, str]) -> ActionOutcome:
-        from continual_learning.ui.plots import forgetting_curve
-
+    def metrics(answers: Mapping[str, str], _: ProgressCallback | None) -> ActionOutcome:
         records = wheel.metrics()
         if not records:
             return ActionOutcome(message="No refresh cycles yet.")
-        plot = Path(answers["plot"]).expanduser()
-        forgetting_curve(records, plot)
         return ActionOutcome(
             title="Refresh cycles",
             columns=CYCLE_COLUMNS,
             rows=tuple(_row(r) for r in records),
-            message=f"Forgetting curve saved to {plot}.",
-            files=(plot,),
+            curve=tuple(records),
+            curve_path=Path(answers["plot"]).expanduser(),
         )
 
-    def switch_domain(answers: Mapping[str, str]) -> ActionOutcome:
+    def switch_domain(answers: Mapping[str, str], _: ProgressCallback | None) -> ActionOutcome:
         wheel.switch_domain(answers["name"])
         return ActionOutcome(message=f"Active domain: {answers['name']}.")
 

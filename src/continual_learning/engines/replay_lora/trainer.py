@@ -18,8 +18,9 @@ import torch
 from torch import nn
 
 from continual_learning.core.backbone import Backbone
-from continual_learning.core.self_study import StudyTarget, distill_loss, guard_count
 from continual_learning.core.self_study import batches as study_batches
+from continual_learning.core.self_study import distill_loss, guard_count
+from continual_learning.core.study_target import StudyTarget
 from continual_learning.errors import StateError
 from continual_learning.types import ProgressEvent
 

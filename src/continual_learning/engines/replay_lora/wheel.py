@@ -2,7 +2,7 @@
 
 ::
 
-    wheel = RefreshWheel(Workbench(workspace="ws"))
+    wheel = RefreshWheel(Session(workspace="ws"))
     wheel.add(["news/monday.txt"])          # queued on disk; nothing is trained yet
     wheel.set_anchor("anchor.txt")          # text the model must keep predicting
     record = wheel.run()                    # one cycle: new data + replay, BWT, maybe rollback
@@ -38,7 +38,7 @@ from continual_learning.types import Document, ProgressEvent
 
 if TYPE_CHECKING:
     from continual_learning.engines.replay_lora.engine import ReplayLoraEngine
-    from continual_learning.workbench import Workbench
+    from continual_learning.engines.session import Session
 
 ENGINE = "replay-lora"
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -88,7 +88,7 @@ class WheelEvaluation:
 class RefreshWheel:
     """init / add / anchor / run / status / metrics / eval / schedule over a workspace."""
 
-    def __init__(self, bench: Workbench) -> None:
+    def __init__(self, bench: Session) -> None:
         self.bench = bench
         self.folder = bench.workspace / "refresh"
         self.inbox = self.folder / "inbox"

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from continual_learning.core.answer_style import AnswerStyle
 from continual_learning.core.plain_replies import remembering
 from continual_learning.core.scoring import score_answer, summarize
 from continual_learning.engines.base import Engine
@@ -29,9 +30,10 @@ def evaluate(
     *,
     max_new_tokens: int | None = None,
     batch_size: int = 1,
+    style: AnswerStyle = "sentence",
     on_event: Callable[[ProgressEvent], None] | None = None,
 ) -> EvaluationResult:
-    """Answer ``questions`` ``batch_size`` at a time (see :meth:`Engine.answer`).
+    """Answer ``questions`` ``batch_size`` at a time in ``style`` (see :meth:`Engine.answer`).
 
     A batch that only the untouched backbone answers (nothing learned applies to it) and that
     was decoded before, word for word, for this or another engine, is not decoded again
@@ -46,7 +48,7 @@ def evaluate(
             if on_event is not None:
                 on_event(ProgressEvent(task=task, completed=start, total=len(questions)))
             batch = questions[start : start + max(batch_size, 1)]
-            records += _answered(engine, batch, max_new_tokens, batch_size)
+            records += _answered(engine, batch, max_new_tokens, batch_size, style)
     if on_event is not None:
         on_event(ProgressEvent(task=task, completed=len(questions), total=len(questions)))
     return EvaluationResult(
@@ -57,10 +59,16 @@ def evaluate(
 
 
 def _answered(
-    engine: Engine, batch: Sequence[QAItem], max_new_tokens: int | None, batch_size: int
+    engine: Engine,
+    batch: Sequence[QAItem],
+    max_new_tokens: int | None,
+    batch_size: int,
+    style: AnswerStyle,
 ) -> list[AnswerRecord]:
     asked = time.perf_counter()
-    answers = engine.answer(batch, max_new_tokens=max_new_tokens, batch_size=batch_size)
+    answers = engine.answer(
+        batch, max_new_tokens=max_new_tokens, batch_size=batch_size, style=style
+    )
     each = (time.perf_counter() - asked) / len(batch)
     return [
         AnswerRecord(

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from continual_learning.core.checkpoints import CheckpointManager
+from continual_learning.engines.checkpoints import CheckpointManager
 from continual_learning.engines.registry import create_engine, engine_names
 from continual_learning.errors import StateError, WorkbenchError
 
