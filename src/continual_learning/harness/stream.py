@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
+import continual_learning.harness.stream_metrics as sm
 from continual_learning.config.schema import AppConfig
 from continual_learning.core.backbone import Backbone
 from continual_learning.engines.base import Engine
 from continual_learning.engines.registry import create_engine, get_spec
 from continual_learning.errors import DatasetError, EngineError
-from continual_learning.harness import stream_metrics as sm
 from continual_learning.harness.environment import run_environment
 from continual_learning.harness.evaluate import evaluate
 from continual_learning.harness.inputs import ComparisonInputs

@@ -1,15 +1,13 @@
 """``closed-book``: the backbone alone. It learns nothing: the floor every engine must beat."""
 
 from continual_learning.engines.closed_book.config import ClosedBookConfig
-from continual_learning.engines.registry import EngineSpec, register_engine
+from continual_learning.engines.spec import EngineSpec
 
-__all__ = ["ClosedBookConfig"]
+__all__ = ["SPEC", "ClosedBookConfig"]
 
-register_engine(
-    EngineSpec(
-        key="closed_book",
-        summary="Floor: the backbone alone, learns nothing",
-        config_cls=ClosedBookConfig,
-        engine_class_path="continual_learning.engines.closed_book.engine:ClosedBookEngine",
-    )
+SPEC = EngineSpec(
+    key="closed_book",
+    summary="Floor: the backbone alone, learns nothing",
+    config_cls=ClosedBookConfig,
+    engine_class_path="continual_learning.engines.closed_book.engine:ClosedBookEngine",
 )

@@ -1,15 +1,13 @@
 """``in-context``: every learned document goes into the prompt, as many as fit. The ceiling."""
 
 from continual_learning.engines.in_context.config import InContextConfig
-from continual_learning.engines.registry import EngineSpec, register_engine
+from continual_learning.engines.spec import EngineSpec
 
-__all__ = ["InContextConfig"]
+__all__ = ["SPEC", "InContextConfig"]
 
-register_engine(
-    EngineSpec(
-        key="in_context",
-        summary="Ceiling: learned documents are put in the prompt, as many as fit",
-        config_cls=InContextConfig,
-        engine_class_path="continual_learning.engines.in_context.engine:InContextEngine",
-    )
+SPEC = EngineSpec(
+    key="in_context",
+    summary="Ceiling: learned documents are put in the prompt, as many as fit",
+    config_cls=InContextConfig,
+    engine_class_path="continual_learning.engines.in_context.engine:InContextEngine",
 )

@@ -1,15 +1,13 @@
 """``jitrl-full``: hidden-state knowledge store and reward-guided logit modulation."""
 
 from continual_learning.engines.jitrl_full.config import JitrlFullConfig
-from continual_learning.engines.registry import EngineSpec, register_engine
+from continual_learning.engines.spec import EngineSpec
 
-__all__ = ["JitrlFullConfig"]
+__all__ = ["SPEC", "JitrlFullConfig"]
 
-register_engine(
-    EngineSpec(
-        key="jitrl_full",
-        summary="JitRL Full: hidden-state knowledge store, reward-guided logit modulation",
-        config_cls=JitrlFullConfig,
-        engine_class_path="continual_learning.engines.jitrl_full.engine:JitrlFullEngine",
-    )
+SPEC = EngineSpec(
+    key="jitrl_full",
+    summary="JitRL Full: hidden-state knowledge store, reward-guided logit modulation",
+    config_cls=JitrlFullConfig,
+    engine_class_path="continual_learning.engines.jitrl_full.engine:JitrlFullEngine",
 )

@@ -1,15 +1,13 @@
 """``jitrl-mvp``: TF-IDF retrieval of chunks, prepended as context, with a logit bias."""
 
 from continual_learning.engines.jitrl_mvp.config import JitrlMvpConfig
-from continual_learning.engines.registry import EngineSpec, register_engine
+from continual_learning.engines.spec import EngineSpec
 
-__all__ = ["JitrlMvpConfig"]
+__all__ = ["SPEC", "JitrlMvpConfig"]
 
-register_engine(
-    EngineSpec(
-        key="jitrl_mvp",
-        summary="JitRL MVP: TF-IDF chunk retrieval, context prepending, logit bias",
-        config_cls=JitrlMvpConfig,
-        engine_class_path="continual_learning.engines.jitrl_mvp.engine:JitrlMvpEngine",
-    )
+SPEC = EngineSpec(
+    key="jitrl_mvp",
+    summary="JitRL MVP: TF-IDF chunk retrieval, context prepending, logit bias",
+    config_cls=JitrlMvpConfig,
+    engine_class_path="continual_learning.engines.jitrl_mvp.engine:JitrlMvpEngine",
 )

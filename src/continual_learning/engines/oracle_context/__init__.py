@@ -6,15 +6,13 @@ apart from how well anything finds.
 """
 
 from continual_learning.engines.oracle_context.config import OracleContextConfig
-from continual_learning.engines.registry import EngineSpec, register_engine
+from continual_learning.engines.spec import EngineSpec
 
-__all__ = ["OracleContextConfig"]
+__all__ = ["SPEC", "OracleContextConfig"]
 
-register_engine(
-    EngineSpec(
-        key="oracle_context",
-        summary="Reading ceiling: each question with only its own document (benchmarks)",
-        config_cls=OracleContextConfig,
-        engine_class_path="continual_learning.engines.oracle_context.engine:OracleContextEngine",
-    )
+SPEC = EngineSpec(
+    key="oracle_context",
+    summary="Reading ceiling: each question with only its own document (benchmarks)",
+    config_cls=OracleContextConfig,
+    engine_class_path="continual_learning.engines.oracle_context.engine:OracleContextEngine",
 )

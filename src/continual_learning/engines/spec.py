@@ -1,0 +1,53 @@
+"""What the registry knows of an engine: its key, config section, class and extra actions.
+
+Each engine package defines ``SPEC = EngineSpec(...)`` in its ``__init__``; the registry
+(``engines/registry.py``) lists the packages. Engine classes and actions are imported on first
+use, so that reading the config never imports torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from continual_learning.engines.actions import EngineAction
+    from continual_learning.engines.base import Engine
+    from continual_learning.engines.session import Session
+
+
+@dataclass(frozen=True, kw_only=True)
+class EngineSpec:
+    """How to build one engine: its key, its config section class and where its class lives."""
+
+    key: str
+    summary: str
+    config_cls: type
+    engine_class_path: str
+    """``"package.module:ClassName"``, imported by :meth:`load_class`."""
+    actions_path: str = ""
+    """``"package.module:function"``: ``function(bench) -> list[EngineAction]``, the engine's
+    own menu items (``engines/actions.py``); empty for none."""
+    header_path: str = ""
+    """``"package.module:function"``: ``function(bench) -> str``, a note for the menu header."""
+
+    @property
+    def display_name(self) -> str:
+        """The key as users type it: ``in-context`` for ``in_context``."""
+        return self.key.replace("_", "-")
+
+    def load_class(self) -> type[Engine]:
+        return _load(self.engine_class_path)
+
+    def actions(self, bench: Session) -> list[EngineAction]:
+        """The engine's own menu actions, built for ``bench``."""
+        return _load(self.actions_path)(bench) if self.actions_path else []
+
+    def header_note(self, bench: Session) -> str:
+        return _load(self.header_path)(bench) if self.header_path else ""
+
+
+def _load(path: str):  # type: ignore[no-untyped-def]
+    module_name, _, name = path.partition(":")
+    return getattr(importlib.import_module(module_name), name)
