@@ -191,6 +191,10 @@ class ForgettingResult:
     """Held-out questions asked *with* their paragraph (can the model still read?)."""
     reading_before: float | None = None
     reading_after: float | None = None
+    qa_after_interval: tuple[float, float] | None = None
+    """Wilson 95% interval of ``qa_after`` over the ``heldout_questions``."""
+    reading_after_interval: tuple[float, float] | None = None
+    """Wilson 95% interval of ``reading_after`` over the ``reading_questions``."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -63,7 +63,9 @@ def test_impossible_draws_are_clear_errors(
         squad_inputs(squad_dev_path, heldout=10, **kwargs)
 
 
-def test_the_reading_probe_asks_held_out_questions_with_their_paragraph(tmp_path: Path) -> None:
+def test_held_out_questions_are_asked_without_and_with_their_paragraph(tmp_path: Path) -> None:
+    """The first paragraphs give perplexity text; the reading probe's questions come from the
+    others and are asked twice: closed-book (held-out QA) and with their paragraph (reading)."""
     from continual_learning.harness import fictional_fact_inputs
 
     from helpers import squad_article, write_squad
@@ -74,11 +76,14 @@ def test_the_reading_probe_asks_held_out_questions_with_their_paragraph(tmp_path
     ]
     path = write_squad(tmp_path / "squad.json", articles)
     inputs = fictional_fact_inputs(squad_path=path, heldout=2, reading=5)
-    assert len(inputs.heldout_questions) == 2 and len(inputs.reading_questions) == 5
-    closed = {q.id for q in inputs.heldout_questions}
+    assert len(inputs.heldout_texts) == 2 and len(inputs.reading_questions) == 5
+    closed = {q.id: q.question for q in inputs.heldout_questions}
+    assert len(closed) == 5
     for item in inputs.reading_questions:
-        number = item.id.split("-")[0].removeprefix("reading:T")
+        plain_id = item.id.removeprefix("reading:")
+        number = plain_id.split("-")[0].removeprefix("T")
         assert f"Paragraph {number} says" in item.question and item.question.endswith(f"Q{number}?")
-        assert (
-            item.id.removeprefix("reading:") not in closed
-        )  # other paragraphs than the closed probe
+        assert closed[plain_id] == f"Q{number}?"  # the same question, without its paragraph
+        assert not any(f"Paragraph {number} " in text for text in inputs.heldout_texts)
+    alone = fictional_fact_inputs(squad_path=path, heldout=2, reading=0)
+    assert len(alone.heldout_questions) == 2 and not alone.reading_questions

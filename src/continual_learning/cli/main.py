@@ -215,15 +215,19 @@ def build_parser() -> argparse.ArgumentParser:
 def _comparison_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--engines", default="all", help="comma-separated engine names, or all")
     parser.add_argument(
-        "--heldout", type=int, default=10, help="held-out SQuAD paragraphs for forgetting"
+        "--heldout",
+        type=int,
+        default=10,
+        help="held-out SQuAD paragraphs for the perplexity of forgetting; default 10",
     )
     parser.add_argument(
         "--reading",
         type=int,
         default=100,
         metavar="N",
-        help="held-out SQuAD questions asked with their paragraph, before and after learning "
-        "(does learning damage reading?); 0 to skip; default 100",
+        help="held-out SQuAD questions of other paragraphs, asked before and after learning "
+        "without their paragraph (held-out QA: knowledge) and with it (reading); 0: one "
+        "question of each --heldout paragraph, closed-book only; default 100",
     )
     parser.add_argument("--json", type=Path, help="write the full report (every answer) here")
     parser.add_argument("--plot", type=Path, help="save a PNG chart here")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Sequence
 from pathlib import Path
 
 from continual_learning.core.storage import atomic_write_text
@@ -66,6 +67,14 @@ def _cells(values: list[str], numeric_from: int = 1) -> str:
     )
 
 
+def _within(interval: Sequence[float] | None) -> str:
+    """A 95% interval after a figure, small: how far a share over these questions can move."""
+    if not interval:
+        return ""
+    low, high = interval
+    return f" <small>({low:.2f}–{high:.2f})</small>"
+
+
 def _summary_row(row: EngineResult) -> str:
     label = html.escape(row.label)
     if row.failed:
@@ -73,7 +82,11 @@ def _summary_row(row: EngineResult) -> str:
         span = len(_SUMMARY_COLUMNS) - 1
         return f'<tr><td>{label}</td><td colspan="{span}">failed: {reason}</td></tr>'
     f = row.forgetting
-    qa = "-" if f is None or f.qa_before is None else f"{f.qa_before:.2f} → {f.qa_after:.2f}"
+    qa = (
+        "-"
+        if f is None or f.qa_before is None
+        else f"{f.qa_before:.2f} → {f.qa_after:.2f}{_within(f.qa_after_interval)}"
+    )
     ppl = (
         "-"
         if f is None or f.perplexity_before is None
@@ -82,7 +95,7 @@ def _summary_row(row: EngineResult) -> str:
     reading = (
         "-"
         if f is None or f.reading_before is None
-        else f"{f.reading_before:.2f} → {f.reading_after:.2f}"
+        else f"{f.reading_before:.2f} → {f.reading_after:.2f}{_within(f.reading_after_interval)}"
     )
     values = [
         label,

@@ -69,24 +69,38 @@ class ComparisonInputs:
         return groups
 
 
-def _heldout(paragraphs: Sequence[SquadParagraph], n: int, per_paragraph: int):  # type: ignore[no-untyped-def]
-    questions = tuple(q for p in paragraphs[:n] for q in p.answerable[:per_paragraph])
-    return questions, tuple(p.context for p in paragraphs[:n])
+def _heldout(
+    paragraphs: Sequence[SquadParagraph], n: int, reading: int
+) -> tuple[tuple[QAItem, ...], tuple[str, ...], tuple[QAItem, ...]]:
+    """Held-out material from ``paragraphs`` (none of them learned): the first ``n`` paragraphs'
+    texts for perplexity; and ``reading`` questions of the others, asked once without their
+    paragraph (held-out QA: what the model knows) and once with it (the reading probe: can it
+    still read). Without a reading probe, held-out QA is the first question of each of the ``n``
+    paragraphs."""
+    texts = tuple(p.context for p in paragraphs[:n])
+    probe = _probe_items(paragraphs[n:], reading)
+    if not probe:
+        return tuple(p.answerable[0] for p in paragraphs[:n] if p.answerable), texts, ()
+    read = tuple(
+        dataclasses.replace(
+            item, id=f"reading:{item.id}", question=passages_prompt([text], item.question)
+        )
+        for item, text in probe
+    )
+    return tuple(item for item, _ in probe), texts, read
 
 
-def reading_probe(paragraphs: Sequence[SquadParagraph], count: int) -> tuple[QAItem, ...]:
-    """``count`` questions asked with their own paragraph in the prompt: each paragraph's first
-    answerable question, then its second, and so on, until there are enough."""
-    probe: list[QAItem] = []
+def _probe_items(paragraphs: Sequence[SquadParagraph], count: int) -> list[tuple[QAItem, str]]:
+    """``count`` answerable questions with their paragraph's text: each paragraph's first
+    question, then its second, and so on, until there are enough."""
+    probe: list[tuple[QAItem, str]] = []
     for rank in range(max((len(p.answerable) for p in paragraphs), default=0)):
         for paragraph in paragraphs:
             if len(probe) == count:
-                return tuple(probe)
+                return probe
             if rank < len(paragraph.answerable):
-                item = paragraph.answerable[rank]
-                question = passages_prompt([paragraph.context], item.question)
-                probe.append(dataclasses.replace(item, id=f"reading:{item.id}", question=question))
-    return tuple(probe)
+                probe.append((paragraph.answerable[rank], paragraph.context))
+    return probe
 
 
 def squad_inputs(
@@ -127,22 +141,27 @@ def squad_inputs(
             *p.unanswerable[:unanswerable_per_paragraph],
         )
     )
-    heldout_questions, heldout_texts = _heldout(rest, heldout, 1)
+    heldout_questions, heldout_texts, reading_questions = _heldout(rest, heldout, reading)
     return ComparisonInputs(
-        reading_questions=reading_probe(rest[heldout:], reading),
+        reading_questions=reading_questions,
         dataset=f"squad:{path.name}:n={n}:seed={seed}"
         + (f":last-articles={last_articles}" if last_articles > 0 else ""),
         documents=tuple(p.as_document() for p in chosen),
         questions=questions,
         heldout_questions=heldout_questions,
         heldout_texts=heldout_texts,
-        heldout_source=_squad_source(path, len(heldout_texts)),
+        heldout_source=_squad_source(path, len(heldout_texts), len(heldout_questions)),
         episode_size=episode_size,
     )
 
 
-def _squad_source(path: Path, count: int) -> str:
-    return f"{count} held-out SQuAD paragraphs of {path.name}, one question each"
+def _squad_source(path: Path, paragraphs: int, questions: int) -> str:
+    return (
+        f"{paragraphs} held-out SQuAD paragraphs of {path.name} (perplexity) and {questions} "
+        "questions of other held-out paragraphs, asked without and with their paragraph"
+        if questions > paragraphs
+        else f"{paragraphs} held-out SQuAD paragraphs of {path.name}, one question each"
+    )
 
 
 def fictional_fact_inputs(
@@ -164,9 +183,8 @@ def fictional_fact_inputs(
     source = ""
     if squad_path is not None and (heldout > 0 or reading > 0):
         rest = sample_paragraphs(load_squad(squad_path), heldout + reading, seed=12345)
-        heldout_questions, heldout_texts = _heldout(rest, heldout, 1)
-        reading_questions = reading_probe(rest[heldout:], reading)
-        source = _squad_source(squad_path, len(heldout_texts))
+        heldout_questions, heldout_texts, reading_questions = _heldout(rest, heldout, reading)
+        source = _squad_source(squad_path, len(heldout_texts), len(heldout_questions))
     elif heldout > 0:
         heldout_texts = tuple(heldout_paragraphs(heldout))
         source = f"{len(heldout_texts)} shipped held-out paragraphs (perplexity only; no SQuAD)"

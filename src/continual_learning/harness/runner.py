@@ -291,7 +291,16 @@ def _forgetting(
         reading_questions=len(inputs.reading_questions),
         reading_before=before.reading,
         reading_after=after.reading,
+        qa_after_interval=_interval(after.qa, len(inputs.heldout_questions)),
+        reading_after_interval=_interval(after.reading, len(inputs.reading_questions)),
     )
+
+
+def _interval(share: float | None, questions: int) -> tuple[float, float] | None:
+    """The Wilson interval of a ``contains`` share (each question scores 0 or 1)."""
+    if share is None or questions == 0:
+        return None
+    return wilson_interval(round(share * questions), questions)
 
 
 def with_recovery(results: list[EngineResult]) -> list[EngineResult]:
