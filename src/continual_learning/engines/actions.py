@@ -14,9 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from continual_learning.types import ProgressEvent
-
-ProgressCallback = Callable[[ProgressEvent], None]
+from continual_learning.types import ProgressCallback
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Hashable, Sequence
 from contextlib import AbstractContextManager, ExitStack, nullcontext
 from datetime import UTC, datetime
 from functools import partial
@@ -53,9 +53,14 @@ from continual_learning.core.storage import (
     staging_directory,
 )
 from continual_learning.errors import DocumentError, PromptError, StateError
-from continual_learning.types import EngineInfo, InfoItem, LearnReport, ProgressEvent, QAItem
+from continual_learning.types import (
+    EngineInfo,
+    InfoItem,
+    LearnReport,
+    ProgressCallback,
+    QAItem,
+)
 
-ProgressCallback = Callable[[ProgressEvent], None]
 STATE_META = "meta.json"
 ALL_LEARNED = "all"
 """The route (:meth:`Engine.route`) of a prompt that everything an engine learned answers."""

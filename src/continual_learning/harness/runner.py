@@ -38,12 +38,12 @@ from continual_learning.types import (
     Document,
     EngineResult,
     ForgettingResult,
-    ProgressEvent,
+    ProgressCallback,
+    emit,
 )
 
 log = logging.getLogger(__name__)
 BASELINES = ("closed-book", "in-context", "oracle-context")
-ProgressCallback = Callable[[ProgressEvent], None]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,9 +85,9 @@ def compare(
     original = backbone.fingerprint()
     planned = with_baselines(runs)
     for index, run in enumerate(planned):
-        emit_progress(on_event, "engines", index, len(planned), run.name)
+        emit(on_event, "engines", index, len(planned), run.name)
         results.append(run_one(run, inputs, backbone, config, original, on_event))
-    emit_progress(on_event, "engines", len(results), len(results), "done")
+    emit(on_event, "engines", len(results), len(results), "done")
     return comparison_report(results, inputs, config, environment=environment)
 
 
@@ -224,9 +224,9 @@ def learn_documents(
     task = f"learn {engine.key}"
     tokens = 0
     for done, document in enumerate(documents):
-        emit_progress(on_event, task, done, len(documents), document.id)
+        emit(on_event, task, done, len(documents), document.id)
         tokens += engine.learn(document.text, doc_id=document.id, on_event=on_event).tokens
-    emit_progress(on_event, task, len(documents), len(documents), "done")
+    emit(on_event, task, len(documents), len(documents), "done")
     return tokens
 
 
@@ -352,10 +352,3 @@ def _recovery_against(
 def failure_reason(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
-
-
-def emit_progress(
-    on_event: ProgressCallback | None, task: str, done: int, total: int, message: str
-) -> None:
-    if on_event is not None:
-        on_event(ProgressEvent(task=task, completed=done, total=total, message=message))

@@ -31,7 +31,7 @@ from continual_learning.harness.inputs import ComparisonInputs
 from continual_learning.harness.runner import (
     EngineRun,
     ProgressCallback,
-    emit_progress,
+    emit,
     failure_reason,
     learn_documents,
     measure_heldout,
@@ -101,7 +101,7 @@ def stream(
     total = len(planned) * seeds
     for seed in range(seeds):
         for run in planned:
-            emit_progress(on_event, "stream", len(results), total, f"{run.name}, order {seed}")
+            emit(on_event, "stream", len(results), total, f"{run.name}, order {seed}")
             results.append(
                 stream_one(
                     run, inputs, backbone, config, episodes, seed=seed, by=by, on_event=on_event
@@ -109,7 +109,7 @@ def stream(
             )
             if backbone.weights_changed(original):
                 raise EngineError(f"{run.name} left the backbone modified after clear(): stopping")
-    emit_progress(on_event, "stream", total, total, "done")
+    emit(on_event, "stream", total, total, "done")
     return stream_report(results, inputs, config, episodes=episodes, by=by, environment=environment)
 
 

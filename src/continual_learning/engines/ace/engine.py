@@ -46,8 +46,8 @@ from continual_learning.types import (
     Figure,
     InfoItem,
     LearnReport,
-    ProgressEvent,
     QAItem,
+    emit,
 )
 
 _PROMPT_OVERHEAD_TOKENS = 64
@@ -176,7 +176,7 @@ class AceEngine(Engine):
         correct, curations, tags = 0, [], []
         step = self.config.questions_per_step
         for first in range(0, len(questions), step):
-            _emit(on_event, f"ACE loop {loop}", first, len(questions))
+            emit(on_event, f"ACE loop {loop}", first, len(questions))
             for reflection, curation in self._step(
                 draft, questions[first : first + step], document
             ):
@@ -187,7 +187,7 @@ class AceEngine(Engine):
                 correct += reflection.correct
                 curations.append((curation, result))
                 tags.extend(op for op in ops if op.op == "tag")
-        _emit(on_event, f"ACE loop {loop}", len(questions), len(questions))
+        emit(on_event, f"ACE loop {loop}", len(questions), len(questions))
         evicted = draft.enforce_budget(
             max_bullets=self.config.max_bullets,
             max_tokens=self.config.max_playbook_tokens,
@@ -450,8 +450,3 @@ def _still_valid(ops: Sequence[DeltaOp], playbook: Playbook) -> list[DeltaOp]:
             gone.add(op.bullet_id)
         kept.append(op)
     return kept
-
-
-def _emit(on_event: ProgressCallback | None, task: str, done: int, total: int) -> None:
-    if on_event is not None:
-        on_event(ProgressEvent(task=task, completed=done, total=total))

@@ -58,7 +58,7 @@ from continual_learning.engines.doc2lora.weights_file import (
     shipped_hypernetwork_path,
 )
 from continual_learning.errors import EngineError, StateError
-from continual_learning.types import Figure, InfoItem, ProgressEvent
+from continual_learning.types import Figure, InfoItem, emit
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +129,7 @@ class Doc2LoraEngine(Engine):
                 factors, refine_losses = self._refined(piece, factors, on_event)
                 losses += refine_losses
             written.append(factors)
-            _emit(on_event, "writing LoRA", index, len(pieces))
+            emit(on_event, "writing LoRA", index, len(pieces))
         dropped = self._keep(written, [piece for piece, _ in pieces], doc_id)
         tokens = sum(activations.shape[1] for _, activations in pieces)
         figures = (
@@ -160,7 +160,7 @@ class Doc2LoraEngine(Engine):
         c = self.config
         study: list[StudyTarget] = []
         if c.refine_objective != "nll":
-            _emit(on_event, "teacher answers", 0, 1)
+            emit(on_event, "teacher answers", 0, 1)
             system = self.generation.system_prompt
             study = document_targets(self.backbone, piece, c, system_prompt=system)
         chunk = self.backbone.tokenizer(piece, return_tensors="pt")["input_ids"]
@@ -181,7 +181,7 @@ class Doc2LoraEngine(Engine):
             start,
             plan,
             learning_rate=c.refine_lr,
-            on_step=lambda done, total, loss: _emit(on_event, "refine", done, total, loss),
+            on_step=lambda done, total, loss: emit(on_event, "refine", done, total, loss=loss),
         )
 
     def _guard_targets(self) -> list[StudyTarget]:
@@ -376,10 +376,3 @@ def _chunk_texts(data: dict[str, Any], count: int) -> list[str]:
     if texts and len(texts) != count:
         raise ValueError(f"{len(texts)} chunk texts for {count} chunks")
     return texts
-
-
-def _emit(
-    on_event: ProgressCallback | None, task: str, done: int, total: int, loss: float | None = None
-) -> None:
-    if on_event is not None:
-        on_event(ProgressEvent(task=task, completed=done, total=total, loss=loss))

@@ -91,7 +91,7 @@ from continual_learning.engines.replay_lora.trainer import (
     train,
 )
 from continual_learning.errors import DocumentError, StateError
-from continual_learning.types import Figure, InfoItem, ProgressEvent
+from continual_learning.types import Figure, InfoItem, emit
 
 DEFAULT_DOMAIN = "default"
 STATE_FILE = "replay_lora.json"
@@ -226,7 +226,7 @@ class ReplayLoraEngine(Engine):
 
     def _study_targets(self, text: str, on_event: ProgressCallback | None) -> list[StudyTarget]:
         """The teacher (the frozen backbone, the document in its prompt) answers study prompts."""
-        _emit(on_event, "teacher answers", 0, self.config.study_prompts)
+        emit(on_event, "teacher answers", 0, self.config.study_prompts)
         system = self.generation.system_prompt
         return document_targets(self.backbone, text, self.config, system_prompt=system)
 
@@ -288,7 +288,7 @@ class ReplayLoraEngine(Engine):
             for i, t in enumerate(texts)
         ]
         if self.config.self_edit:
-            _emit(on_event, "write self-edits", 0, 1)
+            emit(on_event, "write self-edits", 0, 1)
             edits = write_self_edits(
                 self.backbone, text, max_new_tokens=self.config.self_edit_tokens
             )
@@ -297,7 +297,7 @@ class ReplayLoraEngine(Engine):
                 ReplayExample(id=f"{prefix}{first + len(examples) + i}", text=t, source=source)
                 for i, t in enumerate(texts)
             ]
-            _emit(on_event, "write self-edits", 1, 1)
+            emit(on_event, "write self-edits", 1, 1)
         return examples
 
     def _cycle(
@@ -323,7 +323,7 @@ class ReplayLoraEngine(Engine):
         with lora_applied(
             self.backbone.model, self.peft_config, start or self._initial_weights()
         ) as parameters:
-            _emit(on_event, "measure", 0, 2)
+            emit(on_event, "measure", 0, 2)
             anchor_before = perplexity(self.backbone, anchor)
             new_before = perplexity(self.backbone, new_texts)
             result = train(
@@ -336,10 +336,10 @@ class ReplayLoraEngine(Engine):
                 guard=guard,
                 on_event=on_event,
             )
-            _emit(on_event, "measure", 1, 2)
+            emit(on_event, "measure", 1, 2)
             anchor_after = perplexity(self.backbone, anchor)
             new_after = perplexity(self.backbone, new_texts)
-            _emit(on_event, "measure", 2, 2)
+            emit(on_event, "measure", 2, 2)
             bwt = perplexity_bwt(anchor_before, anchor_after)
             rolled_back = self.config.auto_rollback and bwt < self.config.rollback_bwt
             if not rolled_back:
@@ -673,8 +673,3 @@ def _scope_owners(
             return None
         owners.append((domain, cycle))
     return owners
-
-
-def _emit(on_event: ProgressCallback | None, task: str, done: int, total: int) -> None:
-    if on_event is not None:
-        on_event(ProgressEvent(task=task, completed=done, total=total))

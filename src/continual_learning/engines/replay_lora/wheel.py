@@ -34,14 +34,13 @@ from continual_learning.core.storage import atomic_write_json, read_json
 from continual_learning.engines.replay_lora.buffers import BufferStats, ReplayExample
 from continual_learning.engines.replay_lora.cycle import CyclePlan, CycleRecord
 from continual_learning.errors import DocumentError, StateError, WorkbenchError
-from continual_learning.types import Document, ProgressEvent
+from continual_learning.types import Document, ProgressCallback
 
 if TYPE_CHECKING:
     from continual_learning.engines.replay_lora.engine import ReplayLoraEngine
     from continual_learning.engines.session import Session
 
 ENGINE = "replay-lora"
-ProgressCallback = Callable[[ProgressEvent], None]
 
 
 @dataclass(frozen=True, kw_only=True)

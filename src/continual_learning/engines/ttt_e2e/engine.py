@@ -59,7 +59,7 @@ from continual_learning.engines.ttt_e2e.tfidf_gate import (
     document_activity,
 )
 from continual_learning.errors import StateError
-from continual_learning.types import Figure, InfoItem, ProgressEvent
+from continual_learning.types import Figure, InfoItem, emit
 
 DELTA_FILE = "dual_mlp.safetensors"
 MEMORIES_FILE = "document_deltas.safetensors"
@@ -107,7 +107,7 @@ class TttE2eEngine(Engine):
         document = self._ids(text)
         texts = [text]
         if c.self_edit:
-            _emit(on_event, "write self-edits", 0, 1)
+            emit(on_event, "write self-edits", 0, 1)
             edits = write_self_edits(self.backbone, text, max_new_tokens=c.self_edit_tokens)
             texts += edits.training_texts(self.backbone, self.generation.system_prompt)
         study = self._study_targets(text, on_event) if c.objective != "nll" else []
@@ -147,7 +147,7 @@ class TttE2eEngine(Engine):
 
     def _study_targets(self, text: str, on_event: ProgressCallback | None) -> list[StudyTarget]:
         """The teacher (the frozen backbone, the document in its prompt) answers study prompts."""
-        _emit(on_event, "teacher answers", 0, self.config.study_prompts)
+        emit(on_event, "teacher answers", 0, self.config.study_prompts)
         system = self.generation.system_prompt
         return document_targets(self.backbone, text, self.config, system_prompt=system)
 
@@ -155,7 +155,7 @@ class TttE2eEngine(Engine):
         """The frozen backbone's own behaviour on general paragraphs, computed once."""
         if self._guard is None:
             c = self.config
-            _emit(on_event, "guard targets", 0, c.guard_samples)
+            emit(on_event, "guard targets", 0, c.guard_samples)
             texts = calibration_texts(c.calibration_corpus, c.guard_samples)
             system = self.generation.system_prompt
             self._guard = general_targets(self.backbone, texts, c, system_prompt=system)
@@ -246,7 +246,7 @@ class TttE2eEngine(Engine):
                 optimizer.zero_grad(set_to_none=True)
                 losses.append(round(loss.item(), 4))
                 message = " ".join(f"{k} {v:.3f}" for k, v in parts.items())
-                _emit(on_event, "learn", number, len(steps), loss=losses[-1], message=message)
+                emit(on_event, "learn", number, len(steps), loss=losses[-1], message=message)
         if not all(math.isfinite(x) for x in losses):
             raise StateError("TTT-E2E training diverged (non-finite loss): lower learning_rate")
         return losses, parts
@@ -428,15 +428,3 @@ def _unnumbered(tensors: dict[str, torch.Tensor]) -> list[dict[str, torch.Tensor
     if sorted(memories) != list(range(len(memories))):
         raise StateError("TTT-E2E document deltas are not numbered 0..n-1")
     return [memories[k] for k in range(len(memories))]
-
-
-def _emit(
-    on_event: ProgressCallback | None,
-    task: str,
-    done: int,
-    total: int,
-    loss: float | None = None,
-    message: str = "",
-) -> None:
-    if on_event is not None:
-        on_event(ProgressEvent(task=task, completed=done, total=total, loss=loss, message=message))

@@ -30,12 +30,19 @@ from continual_learning.harness.inputs import (
     file_inputs,
     squad_inputs,
 )
-from continual_learning.harness.runner import ProgressCallback, comparison_report, emit_progress
+from continual_learning.harness.runner import comparison_report
 from continual_learning.harness.stream import stream_report
 from continual_learning.harness.sweep.executors import Executor, LocalPool
 from continual_learning.harness.sweep.jobs import JobPayload, finished
 from continual_learning.harness.sweep.spec import DatasetSpec, SweepJob, SweepSpec
-from continual_learning.types import ComparisonReport, EngineResult, StreamReport, StreamRun
+from continual_learning.types import (
+    ComparisonReport,
+    EngineResult,
+    ProgressCallback,
+    StreamReport,
+    StreamRun,
+    emit,
+)
 
 log = logging.getLogger(__name__)
 NOT_RUN = "not run yet (the sweep was stopped, or is still running)"
@@ -86,13 +93,13 @@ def run_sweep(
     records = {p.key: r for p in payloads if (r := _finished_before(folder, p.key)) is not None}
     todo = [p for p in payloads if p.key not in records]
     total = len(payloads)
-    emit_progress(on_event, "sweep", len(records), total, f"{len(records)} kept, {executor.name}")
+    emit(on_event, "sweep", len(records), total, f"{len(records)} kept, {executor.name}")
 
     def on_done(record: dict[str, Any]) -> None:
         atomic_write_json(_job_file(folder, record["key"]), record)
         records[record["key"]] = record
         label = f"{record['job']['label']} seed {record['job']['seed']}"
-        emit_progress(on_event, "sweep", len(records), total, label)
+        emit(on_event, "sweep", len(records), total, label)
 
     if run_jobs:
         executor.run(todo, on_done, on_event)
