@@ -10,9 +10,10 @@ table per engine below ``--below`` and writes them as JSON:
     .venv/bin/python scripts/locality_breaks.py assets/sweeps/facts-all/report-facts.json \
         --json assets/locality-breaks.json
 
-"Borrowed" means the engine's answer names a word of the learned documents (a capitalised word
-or a number that the question, the closed-book answer and the gold answers do not contain): the
-learned document answered a question about something else.
+"Borrowed" lists the words of the engine's answer that only the learned documents have: words of
+the documents that the package's general prose (its calibration and held-out corpora), the
+question, the closed-book answer and the gold answers do not contain. A broken neighbour that
+borrows was answered with a learned document; one that borrows nothing was changed otherwise.
 """
 
 from __future__ import annotations
@@ -26,12 +27,12 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from continual_learning.core.corpus import general_paragraphs, heldout_paragraphs
 from continual_learning.core.questions import fictional_fact_set
 from continual_learning.core.storage import atomic_write_json
 from continual_learning.types import AnswerRecord, ComparisonReport, EngineResult
 
-_NAMED = re.compile(r"\b(?:[A-Z][a-z]{2,}|\d{2,})\b")
-_SENTENCE_WORDS = {"The", "This", "That", "These", "There", "They", "Its", "And", "But", "For"}
+_WORD = re.compile(r"[a-z0-9]{3,}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,9 +65,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower()))
+
+
 def _learned_words() -> set[str]:
+    """Words of the shipped fact documents that general prose does not use."""
     documents, _ = fictional_fact_set("shipped")
-    return {word for d in documents for word in _NAMED.findall(d.text)} - _SENTENCE_WORDS
+    general = general_paragraphs("builtin", 10_000, config_key="builtin") + heldout_paragraphs(100)
+    return set().union(*(_words(d.text) for d in documents)) - _words(" ".join(general))
 
 
 def _broken(row: EngineResult, known: dict[str, AnswerRecord], learned: set[str]) -> dict:
@@ -76,8 +83,8 @@ def _broken(row: EngineResult, known: dict[str, AnswerRecord], learned: set[str]
         after = answers.get(question_id)
         if after is None or after.score.contains:
             continue
-        seen = set(_NAMED.findall(" ".join([before.question, before.answer, *before.gold])))
-        borrowed = sorted((set(_NAMED.findall(after.answer)) & learned) - seen)
+        seen = _words(" ".join([before.question, before.answer, *before.gold]))
+        borrowed = sorted((_words(after.answer) & learned) - seen)
         broken.append(
             {
                 "question": before.question,

@@ -50,6 +50,6 @@ def test_it_lists_what_an_engine_no_longer_answers_and_what_it_borrowed(tmp_path
     rows = json.loads(written.read_text())
     assert list(rows) == ["report", "below", "ttt-e2e"]  # closed-book (1.0) is not below 0.9
     (lost,) = rows["ttt-e2e"]["broken"]
-    assert lost["engine"] == "The drem of Velmoria." and lost["borrowed"] == ["Velmoria"]
+    assert lost["engine"] == "The drem of Velmoria." and lost["borrowed"] == ["drem", "velmoria"]
     bad = subprocess.run([*command[:2], str(tmp_path / "missing.json")], capture_output=True)
     assert bad.returncode == 2 and b"cannot read" in bad.stderr
