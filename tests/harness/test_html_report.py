@@ -76,10 +76,13 @@ def test_the_page_loads_and_its_filters_hide_answers(browser, tmp_path: Path) ->
 
 
 def test_report_command_writes_the_page_from_a_saved_json(tmp_path: Path) -> None:
-    result = cli("report", str(REPORT), "--html", str(tmp_path / "r.html"))
+    pages, predictions = tmp_path / "r.html", tmp_path / "predictions"
+    result = cli("report", str(REPORT), "--html", str(pages), "--predictions", str(predictions))
     assert result.returncode == 0, result.stderr
-    text = (tmp_path / "r.html").read_text()
+    text = pages.read_text()
     assert "data:image/png;base64," in text and "http" + "s://" not in text
+    written = json.loads((predictions / "jitrl-mvp.json").read_text())
+    assert len(written) == 48  # the facts, one official answer each
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({"engines": [{"nonsense": 1}]}))
     refused = cli("report", str(broken), "--html", str(tmp_path / "x.html"))

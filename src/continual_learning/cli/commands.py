@@ -299,7 +299,8 @@ def compare(args: argparse.Namespace, bench: Workbench) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
-    """Show a saved ``--json`` comparison again, and write it as HTML with ``--html``."""
+    """Show a saved ``--json`` comparison again (a sweep's merged report too), and write it as
+    HTML with ``--html`` and as official SQuAD prediction files with ``--predictions``."""
     from continual_learning.core.storage import read_json
     from continual_learning.errors import DatasetError
     from continual_learning.types import ComparisonReport
@@ -318,6 +319,11 @@ def report(args: argparse.Namespace) -> int:
 
         write_html(loaded, args.html)
         console.print(f"HTML report: {args.html}")
+    if args.predictions:
+        from continual_learning.harness.outputs import write_predictions
+
+        written = write_predictions(loaded, args.predictions)
+        console.print(f"{len(written)} official prediction files in {args.predictions}")
     return 0
 
 

@@ -91,6 +91,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("report", type=Path, metavar="REPORT.json")
     report.add_argument("--html", type=Path, help="write a self-contained HTML page here")
+    report.add_argument(
+        "--predictions",
+        type=Path,
+        help="folder for official SQuAD prediction files, one per engine (e.g. of a sweep)",
+    )
 
     bench = commands.add_parser("bench", help="benchmarks on standard data")
     bench_commands = bench.add_subparsers(dest="bench_command", metavar="BENCHMARK", required=True)
