@@ -110,8 +110,19 @@ def test_a_replay_lora_export_loads_in_peft_and_answers_as_the_engine(
 def test_export_refuses_an_engine_without_a_lora(tmp_path: Path) -> None:
     env = {"CL_WORKSPACE": str(tmp_path / "ws")}
     refused = cli("export", "--engine", "ttt-e2e", str(tmp_path / "out"), env=env)
-    assert refused.returncode == 5 and "nothing to export" in refused.stderr
+    assert refused.returncode == 2 and "(choose from 'doc2lora', 'replay-lora')" in refused.stderr
+    empty = cli("export", "--engine", "doc2lora", str(tmp_path / "out"), env=env)
+    assert empty.returncode == 5 and "nothing to export" in empty.stderr  # nothing learned yet
     assert not (tmp_path / "out").exists()
+
+
+def test_the_registry_knows_which_engines_export() -> None:
+    from continual_learning.engines.base import Engine
+    from continual_learning.engines.registry import engine_specs
+
+    for spec in engine_specs():
+        overrides = spec.load_class().lora_adapter is not Engine.lora_adapter
+        assert spec.exports_lora == overrides, spec.key
 
 
 def test_export_refuses_a_folder_in_use(

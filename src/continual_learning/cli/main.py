@@ -64,7 +64,16 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser(
         "export", help="write an engine's learned LoRA as a peft adapter folder"
     )
-    _engine_option(export)
+    from continual_learning.engines.registry import engine_specs
+
+    exporters = [spec.display_name for spec in engine_specs() if spec.exports_lora]
+    export.add_argument(
+        "--engine",
+        "-e",
+        required=True,
+        choices=exporters,
+        help="the engine whose LoRA to export: " + " or ".join(exporters),
+    )
     export.add_argument("directory", type=Path, metavar="DIR", help="a new or empty folder")
 
     clear = commands.add_parser("clear", help="make an engine forget everything it learned")

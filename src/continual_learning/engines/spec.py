@@ -31,6 +31,9 @@ class EngineSpec:
     own menu items (``engines/actions.py``); empty for none."""
     header_path: str = ""
     """``"package.module:function"``: ``function(bench) -> str``, a note for the menu header."""
+    exports_lora: bool = False
+    """Whether ``export`` can write what it learned as a peft adapter (its class implements
+    ``lora_adapter``; a test keeps the two in step)."""
 
     @property
     def display_name(self) -> str:

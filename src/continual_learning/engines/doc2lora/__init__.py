@@ -11,5 +11,6 @@ SPEC = EngineSpec(
     config_cls=Doc2LoraConfig,
     engine_class_path="continual_learning.engines.doc2lora.engine:Doc2LoraEngine",
     actions_path="continual_learning.engines.doc2lora.actions:menu_actions",
+    exports_lora=True,
     header_path="continual_learning.engines.doc2lora.actions:header_note",
 )
