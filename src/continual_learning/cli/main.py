@@ -44,22 +44,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     learn = commands.add_parser("learn", help="learn documents (.txt, .md, .jsonl or folders)")
     _engine_option(learn)
-    learn.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    learn.add_argument(
+        "paths",
+        nargs="+",
+        type=Path,
+        metavar="PATH",
+        help=".txt, .md or .jsonl files, or folders of them",
+    )
     learn.add_argument("--json", action="store_true", help="print the learn reports as JSON")
 
     ask = commands.add_parser("ask", help="ask a question of an engine")
     _engine_option(ask)
-    ask.add_argument("question")
+    ask.add_argument("question", help="the question, quoted")
     ask.add_argument("--max-new-tokens", type=int, help="override generation.max_new_tokens")
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
 
     info = commands.add_parser("info", help="show the backbone and an engine's state")
     _engine_option(info)
-    info.add_argument("--json", action="store_true")
+    info.add_argument("--json", action="store_true", help="print it as JSON")
 
     history = commands.add_parser("history", help="documents an engine has learned")
     _engine_option(history)
-    history.add_argument("--json", action="store_true")
+    history.add_argument("--json", action="store_true", help="print it as JSON")
 
     export = commands.add_parser(
         "export", help="write an engine's learned LoRA as a peft adapter folder"
@@ -83,7 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
         "compare", help="every engine on the same documents and questions, side by side"
     )
     _comparison_options(compare)
-    compare.add_argument("--documents", nargs="+", type=Path, required=True, metavar="PATH")
+    compare.add_argument(
+        "--documents",
+        nargs="+",
+        type=Path,
+        required=True,
+        metavar="PATH",
+        help='documents to learn: .txt, .md or .jsonl files ({"id", "text"} per line), or folders',
+    )
     compare.add_argument(
         "--questions", type=Path, required=True, help='JSONL: {"doc_id", "question", "answers"}'
     )
@@ -98,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     report = commands.add_parser(
         "report", help="a saved comparison (--json) as a table, and as one HTML page"
     )
-    report.add_argument("report", type=Path, metavar="REPORT.json")
+    report.add_argument(
+        "report", type=Path, metavar="REPORT.json", help="what compare or bench wrote with --json"
+    )
     report.add_argument("--html", type=Path, help="write a self-contained HTML page here")
     report.add_argument(
         "--predictions",
@@ -113,7 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _comparison_options(squad)
     squad.add_argument("--n", type=int, default=50, help="paragraphs to learn (default 50)")
-    squad.add_argument("--seed", type=int, default=0)
+    squad.add_argument("--seed", type=int, default=0, help="which paragraphs are drawn (default 0)")
     squad.add_argument("--squad", type=Path, help="SQuAD JSON (default: config squad.path)")
     squad.add_argument(
         "--last-articles",
@@ -154,7 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a grid of engines x overrides x seeds x datasets as independent jobs, "
         "merged into one report per dataset (local workers or Ray; resumable)",
     )
-    sweep.add_argument("spec", type=Path, metavar="SPEC.yaml")
+    sweep.add_argument(
+        "spec",
+        type=Path,
+        metavar="SPEC.yaml",
+        help="the grid to run (configs/sweeps/ has examples)",
+    )
     sweep.add_argument(
         "--out", type=Path, help="folder for job records and reports (default: SPEC's name)"
     )
@@ -186,17 +206,17 @@ def build_parser() -> argparse.ArgumentParser:
     checkpoints = commands.add_parser("checkpoints", help="save, load, list or delete checkpoints")
     ck = checkpoints.add_subparsers(dest="checkpoints_command", metavar="ACTION", required=True)
     ck_save = ck.add_parser("save", help="snapshot an engine's workspace state")
-    ck_save.add_argument("name")
+    ck_save.add_argument("name", help="a new checkpoint name (letters, digits, - and _)")
     _engine_option(ck_save)
     ck_save.add_argument(
         "--overwrite", action="store_true", help="replace a checkpoint of that name"
     )
     ck_load = ck.add_parser("load", help="restore a checkpoint into its engine's workspace state")
-    ck_load.add_argument("name")
+    ck_load.add_argument("name", help="a saved checkpoint (see checkpoints list)")
     ck_list = ck.add_parser("list", help="every checkpoint, with its engine and size")
-    ck_list.add_argument("--json", action="store_true")
+    ck_list.add_argument("--json", action="store_true", help="print it as JSON")
     ck_delete = ck.add_parser("delete", help="delete a checkpoint")
-    ck_delete.add_argument("name")
+    ck_delete.add_argument("name", help="a saved checkpoint (see checkpoints list)")
 
     from continual_learning.cli.refresh import add_parser as add_refresh_parser
 
@@ -207,22 +227,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_playbook_parser(commands)
 
     engines = commands.add_parser("engines", help="list the engines")
-    engines.add_argument("--json", action="store_true")
+    engines.add_argument("--json", action="store_true", help="print it as JSON")
 
     models = commands.add_parser("models", help="list or fetch offline models")
     model_commands = models.add_subparsers(dest="models_command", metavar="ACTION", required=True)
     models_list = model_commands.add_parser("list", help="catalogue models and their hashes")
-    models_list.add_argument("--json", action="store_true")
+    models_list.add_argument("--json", action="store_true", help="print it as JSON")
     models_fetch = model_commands.add_parser("fetch", help="provision a catalogue model")
-    models_fetch.add_argument("name")
+    models_fetch.add_argument("name", help="a catalogue name (see models list)")
 
     config = commands.add_parser("config", help="show or change settings")
     config_commands = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     config_show = config_commands.add_parser("show", help="every setting and where it comes from")
-    config_show.add_argument("--json", action="store_true")
+    config_show.add_argument("--json", action="store_true", help="print it as JSON")
     config_set = config_commands.add_parser("set", help="change a setting in your user config")
     config_set.add_argument("key", help="SECTION.KEY, for example generation.max_new_tokens")
-    config_set.add_argument("value")
+    config_set.add_argument("value", help="the new value, checked against the key's type and range")
     return parser
 
 

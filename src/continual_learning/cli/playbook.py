@@ -22,14 +22,14 @@ def add_parser(commands: Any) -> None:
     playbook = commands.add_parser("playbook", help="ACE playbooks: list, show, export, import")
     verbs = playbook.add_subparsers(dest="playbook_command", metavar="ACTION", required=True)
     listing = verbs.add_parser("list", help="the named playbooks and their sizes")
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help="print it as JSON")
     show = verbs.add_parser("show", help="a named playbook's bullets (no NAME: the workspace's)")
-    show.add_argument("name", nargs="?")
-    show.add_argument("--json", action="store_true")
+    show.add_argument("name", nargs="?", help="a saved playbook; default: the active one")
+    show.add_argument("--json", action="store_true", help="print it as JSON")
     export = verbs.add_parser("export", help="save the workspace ACE playbook as NAME")
-    export.add_argument("name")
+    export.add_argument("name", help="save the active playbook under this name")
     load = verbs.add_parser("import", help="replace the workspace ACE playbook with NAME")
-    load.add_argument("name")
+    load.add_argument("name", help="a saved playbook (see playbook list)")
 
 
 def playbook(args: argparse.Namespace, bench: Workbench) -> int:

@@ -21,26 +21,32 @@ def add_parser(commands: Any) -> None:
     verbs = refresh.add_subparsers(dest="refresh_command", metavar="ACTION", required=True)
     verbs.add_parser("init", help="create the refresh state in the workspace")
     add = verbs.add_parser("add", help="queue documents for the next cycle (nothing trains yet)")
-    add.add_argument("paths", nargs="+", metavar="PATH", type=_path)
+    add.add_argument(
+        "paths", nargs="+", metavar="PATH", type=_path, help="documents: files or folders"
+    )
     anchor = verbs.add_parser("anchor", help="set the anchor set forgetting is measured on")
-    anchor.add_argument("path", metavar="FILE", type=_path)
+    anchor.add_argument(
+        "path", metavar="FILE", type=_path, help="general text, paragraphs split by blank lines"
+    )
     run = verbs.add_parser("run", help="train one cycle on the queued documents")
     run.add_argument("--epochs", type=int, help="override replay_lora.epochs for this cycle")
     run.add_argument("--dry-run", action="store_true", help="say what would be trained, only")
-    run.add_argument("--json", action="store_true")
+    run.add_argument("--json", action="store_true", help="print the cycle as JSON")
     status = verbs.add_parser("status", help="domain, queue, buffer, cycles, KRS")
-    status.add_argument("--json", action="store_true")
+    status.add_argument("--json", action="store_true", help="print it as JSON")
     metrics = verbs.add_parser("metrics", help="BWT, FWT and KRS of every cycle")
-    metrics.add_argument("--json", action="store_true")
+    metrics.add_argument("--json", action="store_true", help="print them as JSON")
     metrics.add_argument("--plot", type=_path, help="save the forgetting curve (PNG) here")
     evaluate = verbs.add_parser("eval", help="anchor-set perplexity now")
-    evaluate.add_argument("--json", action="store_true")
+    evaluate.add_argument("--json", action="store_true", help="print it as JSON")
     schedule = verbs.add_parser(
         "schedule", help="run a cycle every N hours when new data was added (Ctrl-C stops)"
     )
-    schedule.add_argument("--every", type=float, required=True, metavar="HOURS")
+    schedule.add_argument(
+        "--every", type=float, required=True, metavar="HOURS", help="hours between checks"
+    )
     domain = verbs.add_parser("domain", help="list the domains, or switch to (create) one")
-    domain.add_argument("name", nargs="?")
+    domain.add_argument("name", nargs="?", help="switch to (or create) this domain")
 
 
 def _path(text: str):  # type: ignore[no-untyped-def]

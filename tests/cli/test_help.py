@@ -1,0 +1,22 @@
+"""Every command and option says what it is for (``--help`` is a newcomer's first manual)."""
+
+from __future__ import annotations
+
+import argparse
+
+from continual_learning.cli.main import build_parser
+
+
+def _undescribed(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> list[str]:
+    missing = []
+    for action in parser._actions:  # argparse keeps no public list of a parser's arguments
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                missing += _undescribed(sub, (*path, name))
+        elif not action.help and action.dest != "help":
+            missing.append(" ".join((*path, *(action.option_strings or [action.dest]))))
+    return missing
+
+
+def test_every_option_and_argument_has_help() -> None:
+    assert _undescribed(build_parser(), ("continual-learning",)) == []
