@@ -14,8 +14,9 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, get_args
 
+from continual_learning.config.schema import AnswerStyle
 from continual_learning.errors import WorkbenchError
 
 if TYPE_CHECKING:
@@ -277,7 +278,7 @@ def _comparison_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--answer-style",
-        choices=("sentence", "short"),
+        choices=get_args(AnswerStyle),
         help="override harness.answer_style (short: asked for the answer alone, for exact match)",
     )
 

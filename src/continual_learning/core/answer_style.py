@@ -15,15 +15,12 @@ written with the plain system prompt.
 
 from __future__ import annotations
 
-from typing import get_args
-
 from continual_learning.config.schema import AnswerStyle
 from continual_learning.core.backbone import ChatMessage
 from continual_learning.core.prompts import passages_prompt, shows_passages
 
-__all__ = ["ANSWER_STYLES", "AnswerStyle", "styled_messages", "styled_reply"]
+__all__ = ["AnswerStyle", "styled_messages", "styled_reply"]
 
-ANSWER_STYLES: tuple[str, ...] = get_args(AnswerStyle)
 
 SHORT_INSTRUCTION = "Answer with the answer alone, in a few words."
 

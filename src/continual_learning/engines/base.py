@@ -170,9 +170,12 @@ class Engine(ABC):
     @staticmethod
     def _styled(prepared: PreparedPrompt, style: AnswerStyle) -> PreparedPrompt:
         """``prepared`` asked in ``style``: its processors and hooks as they were."""
-        if style == "sentence":
-            return prepared
-        return dataclasses.replace(prepared, messages=styled_messages(prepared.messages, style))
+        messages = styled_messages(prepared.messages, style)
+        return (
+            prepared
+            if messages is prepared.messages
+            else dataclasses.replace(prepared, messages=messages)
+        )
 
     def prepared_messages(self, prompt: str) -> list[ChatMessage]:
         """The chat messages :meth:`generate` sends for ``prompt`` (retrieved passages and all),
