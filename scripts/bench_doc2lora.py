@@ -2,7 +2,8 @@
 and is learning as cheap as a forward pass?
 
 One run, on the default model with the shipped (or ``--hypernetwork``) hypernetwork, its one
-pass alone (``refine_steps: 0``; refinement is measured by ``scripts/bench_self_study.py``):
+pass alone (``lora_source: hypernetwork``, ``refine_steps: 0``; refinement is measured by
+``scripts/bench_self_study.py``):
 
 1. **Held-out SQuAD**: paragraphs from the articles the trainer held out, each learned alone and
    then asked its answerable questions (episodes of one paragraph), through the comparison
@@ -167,7 +168,7 @@ def main() -> int:
     console = Console()
     config = load_config()
     backbone = load_backbone(config.model)
-    one_pass = {"hypernetwork": args.hypernetwork, "refine_steps": 0}
+    one_pass = {"hypernetwork": args.hypernetwork, "lora_source": "hypernetwork", "refine_steps": 0}
     run = EngineRun(engine="doc2lora", overrides=one_pass)
     squad = squad_paragraph_inputs(
         args.squad,

@@ -50,7 +50,8 @@ def variant_runs(
         if engine == "doc2lora":
             for variant in refine:
                 steps, _, start = variant.partition("-")
-                overrides = {"refine_steps": int(steps), "refine_from": start or "hypernetwork"}
+                source = "training" if start else "hypernetwork"
+                overrides = {"refine_steps": int(steps), "lora_source": source}
                 label = f"doc2lora refine {steps}" + (" from zero" if start else "")
                 runs.append(EngineRun(engine=engine, label=label, overrides=overrides))
             continue

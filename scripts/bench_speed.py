@@ -164,7 +164,7 @@ def run_harness(batch_size: int, engines: str, folder: Path) -> dict:
     """``bench facts --engines ENGINES`` through the real CLI; progress goes to a log file."""
     report, log = folder / f"facts-b{batch_size}.json", folder / f"facts-b{batch_size}.log"
     command = [str(CLI), "--workspace", str(folder / f"ws-{batch_size}"), "bench", "facts"]
-    command += ["--engines", engines, "--batch-size", str(batch_size), "--json", str(report)]
+    command += ["--engines", engines, "--batch-size", str(batch_size), "--report", str(report)]
     environment = dict(os.environ)
     if SQUAD_DEV.is_file() and "CL__SQUAD__PATH" not in environment:
         environment["CL__SQUAD__PATH"] = str(SQUAD_DEV)

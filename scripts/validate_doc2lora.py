@@ -1,8 +1,9 @@
 """Validate Doc-to-LoRA on the configured model: the hypernetwork, the LoRA it writes, recall.
 
-It validates the hypernetwork's one pass (``refine_steps: 0``; refinement trains each LoRA for
-steps of its own and is measured in ``scripts/bench_self_study.py``), each question answered
-with the LoRA it is routed to (``composition``). Checks (the script exits 1 when one fails):
+It validates the hypernetwork's one pass (``lora_source: hypernetwork``, ``refine_steps: 0``;
+refinement trains each LoRA for steps of its own and is measured in
+``scripts/bench_self_study.py``), each question answered with the LoRA it is routed to
+(``composition``). Checks (the script exits 1 when one fails):
 
 1. the trained hypernetwork for this backbone loads (and was trained: steps > 0);
 2. learning a document writes a LoRA that changes the weights while the engine answers and is
@@ -57,7 +58,9 @@ def main() -> int:
     )
     parser.add_argument("--max-passes", type=float, default=10.0)
     args = parser.parse_args()
-    one_pass = EngineRun(engine="doc2lora", overrides={"refine_steps": 0})
+    one_pass = EngineRun(
+        engine="doc2lora", overrides={"lora_source": "hypernetwork", "refine_steps": 0}
+    )
     config = one_pass.config(validation_config(args))
     backbone = load_backbone(config.model)
     v = Validation(title=f"Doc-to-LoRA on {config.model.name} ({backbone.device})")
@@ -83,7 +86,7 @@ def main() -> int:
     for q in questions:
         messages = [system, {"role": "user", "content": q.question}]
         closed_losses.append(answer_nll(backbone, messages, q.answers[0]))
-        with engine.applied_to(q.question):
+        with engine.applied_for(engine.route(q.question)):
             lora_losses.append(answer_nll(backbone, messages, q.answers[0]))
     closed_loss, lora_loss = statistics.mean(closed_losses), statistics.mean(lora_losses)
     v.figures |= {"gold_answer_loss_closed_book": closed_loss, "gold_answer_loss_lora": lora_loss}

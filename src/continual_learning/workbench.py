@@ -34,9 +34,10 @@ from continual_learning.core.documents import read_documents
 from continual_learning.core.locks import exclusive_lock
 from continual_learning.core.paths import default_checkpoints_dir, default_workspace
 from continual_learning.core.storage import require_folder
-from continual_learning.engines.base import STATE_META, Engine
+from continual_learning.engines.base import Engine
 from continual_learning.engines.checkpoints import CheckpointInfo, CheckpointManager
 from continual_learning.engines.registry import create_engine, get_spec
+from continual_learning.engines.state import STATE_META
 from continual_learning.errors import StateError
 from continual_learning.types import Document, LearnReport, ProgressEvent
 

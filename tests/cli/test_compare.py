@@ -71,8 +71,9 @@ def test_compare_writes_json_plot_and_predictions(tmp_path: Path) -> None:
         "0",
         "--max-new-tokens",
         "4",
-        "--json",
+        "--report",
         str(tmp_path / "r.json"),
+        "--json",
         "--plot",
         str(tmp_path / "r.png"),
         "--predictions",
@@ -82,6 +83,7 @@ def test_compare_writes_json_plot_and_predictions(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "r.json").read_text())
+    assert json.loads(result.stdout) == report  # --json: the same report on stdout, for scripts
     assert report["answer_style"] == "short"
     assert [e["label"] for e in report["engines"]] == [
         "closed-book",
@@ -127,7 +129,7 @@ def test_compare_runs_a_stream_of_the_given_files(tmp_path: Path) -> None:
     result = cli(
         "--model", str(model), "compare", "--engines", "jitrl-mvp", "--documents", str(docs),
         "--questions", str(questions), "--stream", "3", "--heldout", "0", "--reading", "0",
-        "--max-new-tokens", "2", "--json", str(tmp_path / "s.json"),
+        "--max-new-tokens", "2", "--report", str(tmp_path / "s.json"),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads((tmp_path / "s.json").read_text())
@@ -155,7 +157,7 @@ def test_a_comparison_redirected_to_a_file_writes_its_progress_there_while_it_ru
     command = [sys.executable, "-m", "continual_learning.cli.main", "--model", str(model)]
     command += ["compare", "--engines", "jitrl-full", "--documents", str(docs)]
     command += ["--questions", str(questions), "--heldout", "0", "--max-new-tokens", "48"]
-    command += ["--batch-size", "2", "--json", str(tmp_path / "r.json")]
+    command += ["--batch-size", "2", "--report", str(tmp_path / "r.json")]
     with log.open("w") as sink:
         process = subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, env=os.environ)
         seen_while_running = ""
@@ -188,11 +190,11 @@ def test_bench_facts_on_the_test_half_with_no_squad_still_measures_forgetting(
     model = save_tiny_model(tmp_path / "tiny-model")
     result = cli(
         "--model", str(model), "bench", "facts", "--fact-set", "test", "--engines", "jitrl-mvp",
-        "--max-new-tokens", "2", "--json", str(tmp_path / "r.json"),
+        "--max-new-tokens", "2", "--report", str(tmp_path / "r.json"),
         env={"CL__SQUAD__PATH": "", "CL__SQUAD__URL": "http://127.0.0.1:9/dev-v2.0.json"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "perplexity on the shipped held-out paragraphs" in " ".join(result.stdout.split())
+    assert "perplexity on the shipped held-out paragraphs" in " ".join(result.stderr.split())
     report = json.loads((tmp_path / "r.json").read_text())
     assert "10 shipped held-out paragraphs" in report["heldout_source"]
     assert (report["dataset"], report["documents"], report["questions"]) == (

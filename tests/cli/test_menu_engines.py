@@ -58,23 +58,24 @@ def _exit(child: pexpect.spawn, items: list[str]) -> None:
 def test_ace_items_save_list_load_and_show_a_playbook(tmp_path: Path) -> None:
     child = _menu(tmp_path, CL__ACE__PLAYBOOK_DIR=str(tmp_path / "playbooks"))
     _select_engine(child, "ace")
-    before = _items(["List Playbooks", "Show Playbook", "Save Playbook"])
-    _choose(child, "List Playbooks", before)
+    items = _items(["List Playbooks", "Show Playbook", "Save Playbook", "Load Playbook"])
+    _choose(child, "List Playbooks", items)
     expect_text(child, "No playbooks in")
-    _choose(child, "Save Playbook", before)
+    _choose(child, "Load Playbook", items)
+    expect_text(child, "Nothing to choose from yet.")
+    _choose(child, "Save Playbook", items)
     child.expect("Save the playbook as:")
     child.send("team-notes" + ENTER)
-    expect_text(child, "Playbook 'team-notes' exported")
-    after = _items(["List Playbooks", "Show Playbook", "Save Playbook", "Load Playbook"])
-    _choose(child, "List Playbooks", after)
+    expect_text(child, "Saved the playbook as 'team-notes'")
+    _choose(child, "List Playbooks", items)
     expect_text(child, "team-notes")
-    _choose(child, "Load Playbook", after)
+    _choose(child, "Load Playbook", items)
     child.expect("Playbook to load:")
     child.send(ENTER)
-    expect_text(child, "ACE now uses 'team-notes' (0 bullets)")
-    _choose(child, "Show Playbook", after)
-    expect_text(child, "The ACE playbook is empty")
-    _exit(child, after)
+    expect_text(child, "ACE engine now uses 'team-notes' (0 bullets)")
+    _choose(child, "Show Playbook", items)
+    expect_text(child, "The playbook is empty")
+    _exit(child, items)
     saved = json.loads((tmp_path / "playbooks" / "team-notes.json").read_text())
     assert saved["bullets"] == []
 
@@ -101,7 +102,7 @@ def test_replay_lora_items_run_the_refresh_wheel(tmp_path: Path) -> None:
     child = _menu(tmp_path, CL__REPLAY_LORA__EPOCHS="1", CL__REPLAY_LORA__RANK="2")
     _select_engine(child, "replay-lora")
     labels = ["Add Data", "Set Anchor", "Run a Cycle", "Status"]
-    labels += ["Metrics and Forgetting Curve", "Switch Domain"]
+    labels += ["Metrics and Forgetting Curve", "Anchor Perplexity", "Switch Domain"]
     items = _items([f"Refresh: {label}" for label in labels])
     _choose(child, "Refresh: Add Data", items)
     child.expect("File or folder:")
@@ -120,6 +121,8 @@ def test_replay_lora_items_run_the_refresh_wheel(tmp_path: Path) -> None:
     child.expect("Save the curve to:")
     child.send("\x15" + str(plot) + ENTER)  # Ctrl-U clears the default first
     expect_text(child, "Saved ")  # the face draws the curve the action returns
+    _choose(child, "Refresh: Anchor Perplexity", items)
+    expect_text(child, "Anchor perplexity")
     _choose(child, "Refresh: Switch Domain", items)
     child.expect("Domain")
     child.send("legal" + ENTER)

@@ -65,8 +65,9 @@ def test_the_refresh_wheel_end_to_end(tmp_path: Path) -> None:
     assert evaluation["anchor_perplexity"] == pytest.approx(record["anchor_after"], rel=1e-3)
 
     assert _refresh("domain", "sports").returncode == 0
-    listing = _refresh("domain").stdout
-    assert "* sports" in listing and "  default" in listing
+    listing = json.loads(_refresh("domain", "--json").stdout)
+    assert listing == {"active": "sports", "domains": ["default", "sports"]}
+    assert "sports" in _refresh("domain").stdout  # the same as a table
     empty = _refresh("run")
     assert empty.returncode != 0 and "inbox is empty" in empty.stderr
 
@@ -92,6 +93,6 @@ def test_schedule_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     process.send_signal(signal.SIGTERM)
     stdout, stderr = process.communicate(timeout=300)
     assert process.returncode == 0, stderr
-    assert "stopped after 1 cycles" in stdout
+    assert "Stopped after 1 cycles" in stdout
     status = json.loads(cli(*model, "refresh", "status", "--json").stdout)
     assert status["cycles"] == 1 and status["inbox_documents"] == 0

@@ -52,7 +52,11 @@ def test_an_engine_that_adds_nothing_gets_closed_books_replies_without_decoding(
 
 
 def test_learned_weights_and_logits_processors_are_never_reused(tiny_backbone: Backbone) -> None:
-    section = {"hypernetwork": str(plumbing_hypernetwork()), "refine_steps": 0}
+    section = {
+        "hypernetwork": str(plumbing_hypernetwork()),
+        "lora_source": "hypernetwork",
+        "refine_steps": 0,
+    }
     config = make_config(doc2lora=section, generation={"max_new_tokens": 6})
     closed = create_engine("closed-book", tiny_backbone, config)
     doc2lora = create_engine("doc2lora", tiny_backbone, config)

@@ -87,10 +87,9 @@ def test_a_scoped_engine_leaves_unrelated_text_to_the_untouched_model(
     about_it = [q.question for q in questions if q.doc_id == documents[0].id]
     before = [perplexity(tiny_backbone, [text]) for text in (UNRELATED, document)]
     engine.learn(document, doc_id=documents[0].id)
-    assert engine.covers(about_it[0]) and not engine.covers(UNRELATED)
-    after = [
-        perplexity(tiny_backbone, [t], applied=engine.applied_to) for t in (UNRELATED, document)
-    ]
+    assert engine.route(about_it[0]) is not None and engine.route(UNRELATED) is None
+    applied = lambda text: engine.applied_for(engine.route(text))  # noqa: E731
+    after = [perplexity(tiny_backbone, [t], applied=applied) for t in (UNRELATED, document)]
     assert after[0] == before[0]  # bit for bit: nothing was applied to unrelated text
     assert after[1] != before[1]  # the document itself is in scope: the learning applies
     # Batched answers, split by scope, equal one-at-a-time answers.
@@ -99,4 +98,4 @@ def test_a_scoped_engine_leaves_unrelated_text_to_the_untouched_model(
     engine.save(tmp_path / "state")
     fresh = create_engine(name, tiny_backbone, config)
     fresh.load(tmp_path / "state")
-    assert fresh.covers(about_it[0]) and not fresh.covers(UNRELATED)
+    assert fresh.route(about_it[0]) is not None and fresh.route(UNRELATED) is None

@@ -128,10 +128,10 @@ def test_replay_lora_distillation_saves_and_loads_bit_exact(
 def test_doc2lora_refinement_moves_the_written_lora(
     real_backbone: Backbone, objective: str
 ) -> None:
-    base = {"refine_steps": 0}
+    base = {"lora_source": "hypernetwork", "refine_steps": 0}
     written = create_engine("doc2lora", real_backbone, make_config(doc2lora=base))
     written.learn(FACT)
-    section = {"refine_steps": 2, "study_prompts": 4, "refine_objective": objective}
+    section = {**base, "refine_steps": 2, "study_prompts": 4, "refine_objective": objective}
     refined_config = make_config(doc2lora=section)
     refined = create_engine("doc2lora", real_backbone, refined_config)
     report = refined.learn(FACT)

@@ -1,5 +1,5 @@
-"""The HTML report in a real headless browser: it loads without console errors, has a row per
-engine, and its filters hide answers.
+"""The HTML pages in a real headless browser: the report loads without console errors, has a row
+per engine, and its filters hide answers; every shipped page fits a 1,400 px window.
 
 Chromium and its WebDriver come from Debian (``apt-get install chromium chromium-driver``, which
 ``.ci/run`` does); where they are missing the test skips, except under CI.
@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -87,7 +89,7 @@ def test_report_command_writes_the_page_from_a_saved_json(tmp_path: Path) -> Non
     broken.write_text(json.dumps({"engines": [{"nonsense": 1}]}))
     refused = cli("report", str(broken), "--html", str(tmp_path / "x.html"))
     assert refused.returncode == 3
-    assert "is not a comparison report" in refused.stderr
+    assert "is not a comparison or stream report" in refused.stderr
     assert not (tmp_path / "x.html").exists()
 
 
@@ -101,3 +103,47 @@ def test_the_architecture_page_shows_every_registered_engine(browser) -> None:  
     assert not errors, errors
     rows = browser.find_elements(By.CSS_SELECTOR, "#engines tr[data-engine]")
     assert [row.get_attribute("data-engine") for row in rows] == engine_names()
+
+
+def test_the_architecture_page_is_what_the_registry_says_now() -> None:
+    script = REPO / "scripts" / "architecture_page.py"
+    checked = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, timeout=120
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+WINDOW = 1400
+SHIPPED_PAGES = sorted((REPO / "assets").rglob("*.html"))
+
+
+def _overflow(browser, page: Path) -> dict:  # type: ignore[no-untyped-def]
+    """How far the page is wider than the window, and images drawn smaller than they are."""
+    browser.set_window_size(WINDOW, 900)
+    browser.get(page.as_uri())
+    return browser.execute_script(
+        """
+        const width = document.documentElement.clientWidth;
+        const shrunk = [...document.images]
+            .filter(i => i.getBoundingClientRect().width < 0.9 * i.naturalWidth)
+            .map(i => [i.alt, i.naturalWidth, Math.round(i.getBoundingClientRect().width)]);
+        return {extra: document.documentElement.scrollWidth - width, shrunk: shrunk};
+        """
+    )
+
+
+@pytest.mark.parametrize(
+    "page", SHIPPED_PAGES, ids=[str(p.relative_to(REPO / "assets")) for p in SHIPPED_PAGES]
+)
+def test_every_shipped_page_fits_a_1400_px_window(browser, page: Path) -> None:  # type: ignore[no-untyped-def]
+    """No sideways scrolling, and no chart shrunk below 90% of the size it was drawn at (its
+    text would be too small to read)."""
+    assert _overflow(browser, page) == {"extra": 0, "shrunk": []}
+
+
+def test_an_answer_without_spaces_wraps_inside_its_cell(browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    data = json.loads(REPORT.read_text())
+    data["engines"][0]["answers"][0]["answer"] = "Glasswind" * 30  # 270 characters, no space
+    page = tmp_path / "long.html"
+    write_html(ComparisonReport.from_dict(data), page)
+    assert _overflow(browser, page) == {"extra": 0, "shrunk": []}

@@ -77,7 +77,7 @@ def test_bench_stream_from_the_command_line(tmp_path: Path) -> None:
     result = cli(
         "--model", str(model), "bench", "stream", "--engines", "jitrl-mvp", "--episodes", "2",
         "--seeds", "2", "--max-new-tokens", "4", "--heldout", "0", "--reading", "0",
-        "--json", str(out), "--plot", str(tmp_path / "stream.png"),
+        "--report", str(out), "--plot", str(tmp_path / "stream.png"),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "ACC" in result.stdout and "±" in result.stdout

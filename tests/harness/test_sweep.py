@@ -69,7 +69,9 @@ engines:
   - engine: ttt-e2e
     grid: {{gate_fraction: [0.1]}}
   - engine: doc2lora
-    overrides: {{hypernetwork: {folder / "no-such-hypernetwork.safetensors"}}}
+    overrides:
+      lora_source: hypernetwork
+      hypernetwork: {folder / "no-such-hypernetwork.safetensors"}
 settings:
   model: {{name: {model}}}
   generation: {{max_new_tokens: 4}}

@@ -33,8 +33,8 @@ def _run(
 
 
 @pytest.mark.slow
-def test_validate_gpu_fails_only_the_check_whose_threshold_is_impossible(tmp_path: Path) -> None:
-    code, result = _run("validate_gpu", tmp_path, "--max-forgetting", "0.0")
+def test_validate_ttt_fails_only_the_check_whose_threshold_is_impossible(tmp_path: Path) -> None:
+    code, result = _run("validate_ttt", tmp_path, "--max-forgetting", "0.0")
     failed = [c["name"] for c in result["checks"] if not c["passed"]]
     assert code == 1 and result["passed"] is False
     assert failed == ["held-out perplexity after / before"], result["checks"]

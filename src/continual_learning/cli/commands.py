@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from continual_learning.ui.console import console, print_json
+from continual_learning.ui.console import console, print_json, print_notice
 from continual_learning.workbench import Workbench
+
+if TYPE_CHECKING:
+    from continual_learning.cli.report_files import ReportFiles
+    from continual_learning.config.schema import AppConfig
+    from continual_learning.harness import EngineRun
+    from continual_learning.harness.inputs import ComparisonInputs
+
+T = TypeVar("T")
 
 
 def learn(args: argparse.Namespace, bench: Workbench) -> int:
@@ -174,7 +185,7 @@ def config(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine_runs(text: str):  # type: ignore[no-untyped-def]
+def _engine_runs(text: str) -> list[EngineRun]:
     from continual_learning.engines.registry import engine_specs, get_spec
     from continual_learning.harness import EngineRun
 
@@ -182,21 +193,21 @@ def _engine_runs(text: str):  # type: ignore[no-untyped-def]
     return [EngineRun(engine=get_spec(n).display_name) for n in names if n.strip()]
 
 
-def _squad_path_or_none(bench: Workbench):  # type: ignore[no-untyped-def]
+def _squad_path_or_none(bench: Workbench) -> Path | None:
     from continual_learning.core.squad import resolve_squad_path
     from continual_learning.errors import DatasetError
 
     try:
         return resolve_squad_path(bench.config.squad)
     except DatasetError as exc:
-        console.print(
-            f"[yellow]no held-out SQuAD questions ({exc}): forgetting is measured as perplexity "
-            "on the shipped held-out paragraphs[/]"
+        print_notice(
+            f"no held-out SQuAD questions ({exc}): forgetting is measured as perplexity "
+            "on the shipped held-out paragraphs"
         )
         return None
 
 
-def _comparison_config(args: argparse.Namespace, bench: Workbench):  # type: ignore[no-untyped-def]
+def _comparison_config(args: argparse.Namespace, bench: Workbench) -> AppConfig:
     """The workbench's config with this command's --max-new-tokens, --batch-size and
     --answer-style."""
     import dataclasses
@@ -213,46 +224,36 @@ def _comparison_config(args: argparse.Namespace, bench: Workbench):  # type: ign
     return dataclasses.replace(config, harness=harness)
 
 
-def _run_comparison(args: argparse.Namespace, bench: Workbench, inputs) -> int:  # type: ignore[no-untyped-def]
+def _run_comparison(args: argparse.Namespace, bench: Workbench, inputs: ComparisonInputs) -> int:
+    from continual_learning.cli.report_files import save_comparison, show_comparison
     from continual_learning.harness import compare
-    from continual_learning.harness.outputs import write_json, write_plot, write_predictions
     from continual_learning.ui.progress import progress_bars
-    from continual_learning.ui.render import comparison_table
 
     runs = _engine_runs(args.engines)
     config = _comparison_config(args, bench)
     with progress_bars() as on_event:
         report = compare(runs, inputs, bench.backbone, config, on_event=on_event)
-    console.print(comparison_table(report))
-    for result in report.engines:
-        if result.failed:
-            console.print(f"[red]{result.label} failed:[/] {result.error}")
     if args.json:
-        write_json(report, args.json)
-        console.print(f"report: {args.json}")
-    if args.plot:
-        write_plot(report, args.plot)
-        console.print(f"chart: {args.plot}")
-    if args.html:
-        from continual_learning.harness.html_report import write_html
-
-        write_html(report, args.html)
-        console.print(f"HTML report: {args.html}")
-    if args.predictions:
-        written = write_predictions(report, args.predictions)
-        console.print(f"predictions: {len(written)} files in {args.predictions}")
+        print_json(report.to_dict())
+    else:
+        show_comparison(report)
+    save_comparison(report, _files(args))
     return 1 if all(r.failed for r in report.engines) else 0
 
 
-def _run_stream(args: argparse.Namespace, bench: Workbench, inputs, episodes: int) -> int:  # type: ignore[no-untyped-def]
+def _files(args: argparse.Namespace) -> ReportFiles:
+    from continual_learning.cli.report_files import ReportFiles
+
+    predictions = getattr(args, "predictions", None)
+    return ReportFiles(report=args.report, plot=args.plot, html=args.html, predictions=predictions)
+
+
+def _run_stream(
+    args: argparse.Namespace, bench: Workbench, inputs: ComparisonInputs, episodes: int
+) -> int:
+    from continual_learning.cli.report_files import save_stream, show_stream
     from continual_learning.harness.stream import stream
-    from continual_learning.harness.stream_outputs import (
-        write_stream_html,
-        write_stream_json,
-        write_stream_plot,
-    )
     from continual_learning.ui.progress import progress_bars
-    from continual_learning.ui.render import stream_table
 
     runs = _engine_runs(args.engines)
     config = _comparison_config(args, bench)
@@ -267,18 +268,11 @@ def _run_stream(args: argparse.Namespace, bench: Workbench, inputs, episodes: in
             by=args.by,
             on_event=on_event,
         )
-    console.print(stream_table(report))
-    for run in report.runs:
-        if run.failed:
-            console.print(f"[red]{run.label} (order {run.seed}) failed:[/] {run.error}")
-    for flag, writer, what in (
-        (args.json, write_stream_json, "report"),
-        (args.plot, write_stream_plot, "heat maps"),
-        (args.html, write_stream_html, "HTML report"),
-    ):
-        if flag:
-            writer(report, flag)
-            console.print(f"{what}: {flag}")
+    if args.json:
+        print_json(report.to_dict())
+    else:
+        show_stream(report)
+    save_stream(report, _files(args))
     return 1 if all(r.failed for r in report.runs) else 0
 
 
@@ -299,20 +293,19 @@ def compare(args: argparse.Namespace, bench: Workbench) -> int:
 
 
 def report(args: argparse.Namespace) -> int:
-    """Show a saved ``--json`` comparison again (a sweep's merged report too), and write it as
-    HTML with ``--html`` and as official SQuAD prediction files with ``--predictions``."""
+    """Show a saved comparison or stream report again (a sweep's merged report too), and write
+    it as HTML with ``--html``; a comparison also as official SQuAD prediction files with
+    ``--predictions``."""
     from continual_learning.core.storage import read_json
-    from continual_learning.errors import DatasetError
+
+    data = read_json(args.report, what="report")
+    if isinstance(data, dict) and "summaries" in data:
+        return _stream_report(args, data)
     from continual_learning.types import ComparisonReport
     from continual_learning.ui.render import comparison_table
 
-    data = read_json(args.report, what="comparison report")
-    try:
-        loaded = ComparisonReport.from_dict(data)
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise DatasetError(
-            f"{args.report} is not a comparison report written by --json ({exc})"
-        ) from None
+    loaded = _parsed(args.report, data, ComparisonReport.from_dict)
+
     console.print(comparison_table(loaded))
     if args.html:
         from continual_learning.harness.html_report import write_html
@@ -327,8 +320,36 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parsed(path: Path, data: object, parse: Callable[[dict[str, Any]], T]) -> T:
+    """``parse(data)``, or a one-line error naming the file when it is not such a report."""
+    from continual_learning.errors import DatasetError
+
+    try:
+        if not isinstance(data, dict):
+            raise TypeError("its top level is not an object")
+        return parse(data)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise DatasetError(f"{path} is not a comparison or stream report ({exc})") from None
+
+
+def _stream_report(args: argparse.Namespace, data: object) -> int:
+    from continual_learning.errors import ConfigError
+    from continual_learning.types import StreamReport
+    from continual_learning.ui.render import stream_table
+
+    if args.predictions:
+        raise ConfigError("--predictions needs a comparison report; this one is a stream")
+    loaded = _parsed(args.report, data, StreamReport.from_dict)
+    console.print(stream_table(loaded))
+    if args.html:
+        from continual_learning.harness.stream_outputs import write_stream_html
+
+        write_stream_html(loaded, args.html)
+        console.print(f"HTML report: {args.html}")
+    return 0
+
+
 def bench(args: argparse.Namespace, workbench: Workbench) -> int:
-    from pathlib import Path
 
     from continual_learning.harness import fictional_fact_inputs, squad_inputs
 

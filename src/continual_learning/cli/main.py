@@ -12,7 +12,7 @@ import dataclasses
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, get_args
 
@@ -23,11 +23,29 @@ if TYPE_CHECKING:
     from continual_learning.workbench import Workbench
 
 
+EPILOG = """\
+input formats:
+  documents  .txt or .md (one document a file), .jsonl ({"id", "text"} a line), or folders
+  questions  .jsonl: {"id", "doc_id", "question", "answers": [...]} a line ([] unanswerable;
+             "kind": "paraphrase" or "neighbour" for the yardstick's probes)
+  sweeps     YAML (docs/usage.md#sweeps)
+
+exit codes:
+  0 done   1 every engine of a run failed   2 a bad option or config value
+  3 a bad document, dataset, question or report   4 the model   5 an engine
+  6 saved state (corrupt, or another engine's)   7 busy (--no-wait)   130 interrupted
+
+--json, on any command, prints data for scripts instead of tables.
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="continual-learning",
         description="Feed a small language model new documents and measure what it absorbs and "
         "forgets. With no command, opens the interactive menu.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--workspace", type=Path, help="folder for engine state (env CL_WORKSPACE)")
     parser.add_argument("--profile", type=Path, help="a config profile layered over the defaults")
@@ -110,10 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     _stream_options(compare, default_episodes=None)
 
     report = commands.add_parser(
-        "report", help="a saved comparison (--json) as a table, and as one HTML page"
+        "report", help="a saved comparison or stream (--report) as a table, and as one HTML page"
     )
     report.add_argument(
-        "report", type=Path, metavar="REPORT.json", help="what compare or bench wrote with --json"
+        "report", type=Path, metavar="REPORT.json", help="what compare or bench wrote with --report"
     )
     report.add_argument("--html", type=Path, help="write a self-contained HTML page here")
     report.add_argument(
@@ -219,13 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     ck_delete = ck.add_parser("delete", help="delete a checkpoint")
     ck_delete.add_argument("name", help="a saved checkpoint (see checkpoints list)")
 
-    from continual_learning.cli.refresh import add_parser as add_refresh_parser
+    from continual_learning.cli import engine_commands
 
-    add_refresh_parser(commands)
-
-    from continual_learning.cli.playbook import add_parser as add_playbook_parser
-
-    add_playbook_parser(commands)
+    engine_commands.add_parsers(commands)
 
     engines = commands.add_parser("engines", help="list the engines")
     engines.add_argument("--json", action="store_true", help="print it as JSON")
@@ -264,7 +278,15 @@ def _comparison_options(parser: argparse.ArgumentParser) -> None:
         "without their paragraph (held-out QA: knowledge) and with it (reading); 0: one "
         "question of each --heldout paragraph, closed-book only; default 100",
     )
-    parser.add_argument("--json", type=Path, help="write the full report (every answer) here")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        metavar="PATH",
+        help="write the full report (every answer) as JSON here, for `report` to read back",
+    )
+    parser.add_argument(
+        "--json", action="store_true", help="print the full report as JSON instead of the table"
+    )
     parser.add_argument("--plot", type=Path, help="save a PNG chart here")
     parser.add_argument("--html", type=Path, help="save the report as one HTML page here")
     parser.add_argument(
@@ -378,15 +400,13 @@ def _workbench(args: argparse.Namespace) -> Workbench:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    from continual_learning.cli import commands
-    from continual_learning.cli.playbook import playbook
-    from continual_learning.cli.refresh import refresh
+    from continual_learning.cli import commands, engine_commands
 
     if args.command in (None, "menu"):
         from continual_learning.cli.menu import run_menu
 
         return run_menu(_workbench(args))
-    handlers = {
+    handlers: dict[str, Callable[..., int]] = {
         "learn": commands.learn,
         "ask": commands.ask,
         "info": commands.info,
@@ -402,9 +422,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         "bench": commands.bench,
         "report": commands.report,
         "sweep": commands.sweep,
-        "refresh": refresh,
-        "playbook": playbook,
     }
+    handlers |= dict.fromkeys(engine_commands.command_names(), engine_commands.run)
     if args.command in ("engines", "models", "config", "report", "sweep"):
         return handlers[args.command](args)
     return handlers[args.command](args, _workbench(args))

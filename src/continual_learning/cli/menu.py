@@ -8,14 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import questionary
 from rich.panel import Panel
 
-from continual_learning.engines.actions import ActionInput, ActionOutcome, EngineAction
+from continual_learning.engines.actions import ActionInput, EngineAction
 from continual_learning.errors import WorkbenchError
 from continual_learning.ui.console import console, print_error
 from continual_learning.workbench import Workbench
+
+if TYPE_CHECKING:
+    from continual_learning.harness import EngineRun
+    from continual_learning.harness.inputs import ComparisonInputs
+    from continual_learning.types import ComparisonReport
 
 
 class BackToMenu(Exception):
@@ -48,12 +54,14 @@ class Menu:
     def __init__(self, bench: Workbench, engine: str = "in-context") -> None:
         self.bench = bench
         self.engine_name = engine
-        self.last_report = None
+        self.last_report: ComparisonReport | None = None
 
     def items(self) -> dict[str, Callable[[], None]]:
         """The main menu; View Forgetting Metrics appears once a comparison has run, and the
         active engine's own actions (``engines/actions.py``) while it is active."""
-        forgetting = {"View Forgetting Metrics": self.view_forgetting} if self.last_report else {}
+        forgetting: dict[str, Callable[[], None]] = {}
+        if self.last_report:
+            forgetting["View Forgetting Metrics"] = self.view_forgetting
         return {
             "Ask a Question": self.ask_question,
             "Chat with Model": self.chat,
@@ -77,8 +85,27 @@ class Menu:
     def engine_items(self) -> dict[str, Callable[[], None]]:
         from continual_learning.engines.registry import get_spec
 
-        actions = get_spec(self.engine_name).actions(self.bench)
-        return {action.label: _runner(action) for action in actions}
+        actions = get_spec(self.engine_name).actions()
+        return {action.label: self._runner(action) for action in actions if action.label}
+
+    def _runner(self, action: EngineAction) -> Callable[[], None]:
+        """Ask for the action's inputs (those with a prompt), run it, show what it reports."""
+
+        def run() -> None:
+            from continual_learning.ui.progress import progress_bars
+            from continual_learning.ui.render import show_outcome
+
+            asked = [item for item in action.inputs if item.prompt]
+            if any(item.choices and not item.choices(self.bench) for item in asked):
+                console.print("Nothing to choose from yet.")
+                return
+            answers = {item.name: None for item in action.inputs}
+            answers |= {item.name: _input(item, self.bench) for item in asked}
+            with progress_bars() as on_event:
+                outcome = action.run(self.bench, answers, on_event)
+            show_outcome(outcome)
+
+        return run
 
     def header(self) -> Panel:
         from continual_learning.engines.registry import get_spec
@@ -199,10 +226,10 @@ class Menu:
         path = resolve_squad_path(self.bench.config.squad)
         self._compare(squad_inputs(path, n=n, episode_size=10, last_articles=int(str(articles))))
 
-    def _compare(self, inputs) -> None:  # type: ignore[no-untyped-def]
+    def _compare(self, inputs: ComparisonInputs) -> None:
+        from continual_learning.cli.report_files import show_comparison
         from continual_learning.harness import compare
         from continual_learning.ui.progress import progress_bars
-        from continual_learning.ui.render import comparison_table
 
         runs = self._chosen_runs()
         try:
@@ -214,21 +241,16 @@ class Menu:
             console.print("Comparison stopped.")
             return
         self.last_report = report
-        console.print(comparison_table(report))
+        show_comparison(report)
         question = "Save the report (JSON, chart, HTML page, predictions)?"
         if _ask(questionary.confirm(question, default=False)):
             self._save_report(report)
 
-    def _stream(self, inputs) -> None:  # type: ignore[no-untyped-def]
+    def _stream(self, inputs: ComparisonInputs) -> None:
         """Episodes and orders asked for, then the stream's table, and its files on request."""
+        from continual_learning.cli.report_files import ReportFiles, save_stream, show_stream
         from continual_learning.harness.stream import stream
-        from continual_learning.harness.stream_outputs import (
-            write_stream_html,
-            write_stream_json,
-            write_stream_plot,
-        )
         from continual_learning.ui.progress import progress_bars
-        from continual_learning.ui.render import stream_table
 
         episodes = int(str(_ask(questionary.text("Episodes:", default="4", validate=_positive))))
         seeds = int(
@@ -249,7 +271,7 @@ class Menu:
         except KeyboardInterrupt:
             console.print("Stream stopped.")
             return
-        console.print(stream_table(report))
+        show_stream(report)
         if not _ask(
             questionary.confirm("Save the report (JSON, heat maps, HTML page)?", default=False)
         ):
@@ -259,12 +281,9 @@ class Menu:
         folder = Path(
             str(_ask(questionary.path("Folder:", default=str(default), validate=_not_a_file)))
         ).expanduser()
-        write_stream_json(report, folder / "stream.json")
-        write_stream_plot(report, folder / "stream.png")
-        write_stream_html(report, folder / "stream.html")
-        console.print(f"Saved stream.json, stream.png and stream.html in {folder}.")
+        save_stream(report, ReportFiles.in_folder(folder, "stream"))
 
-    def _chosen_runs(self):  # type: ignore[no-untyped-def]
+    def _chosen_runs(self) -> list[EngineRun]:
         from continual_learning.engines.registry import engine_specs
         from continual_learning.harness import BASELINES, EngineRun
 
@@ -274,12 +293,11 @@ class Menu:
                 choices=[s.display_name for s in engine_specs()],
             )
         )
-        return [EngineRun(engine=str(name)) for name in names]  # type: ignore[union-attr]
+        return [EngineRun(engine=str(name)) for name in cast(list[str], names)]
 
-    def _save_report(self, report) -> None:  # type: ignore[no-untyped-def]
-        """What ``--json``, ``--plot``, ``--html`` and ``--predictions`` write, in one folder."""
-        from continual_learning.harness.html_report import write_html
-        from continual_learning.harness.outputs import write_json, write_plot, write_predictions
+    def _save_report(self, report: ComparisonReport) -> None:
+        """What ``--report``, ``--plot``, ``--html`` and ``--predictions`` write, in one folder."""
+        from continual_learning.cli.report_files import ReportFiles, save_comparison
 
         stamp = report.created.replace(":", "").replace("-", "")[:15]
         default = self.bench.workspace / "reports" / stamp
@@ -290,14 +308,7 @@ class Menu:
             question = questionary.confirm(f"Replace the report in {folder}?", default=False)
             if not _ask(question):
                 return
-        write_json(report, folder / "report.json")
-        write_plot(report, folder / "report.png")
-        write_html(report, folder / "report.html")
-        written = write_predictions(report, folder / "predictions")
-        console.print(
-            f"Saved {folder / 'report.json'}, {folder / 'report.png'}, {folder / 'report.html'} "
-            f"and {len(written)} predictions files in {folder / 'predictions'}."
-        )
+        save_comparison(report, ReportFiles.in_folder(folder, "report"))
 
     def view_forgetting(self) -> None:
         from continual_learning.ui.render import forgetting_table
@@ -370,56 +381,17 @@ class Menu:
         self.bench.reconfigure(load_config())
 
 
-def _runner(action: EngineAction) -> Callable[[], None]:
-    """Ask for the action's inputs, run it, print what it reports."""
-
-    def run() -> None:
-        from continual_learning.ui.progress import progress_bars
-
-        answers = {item.name: _input(item) for item in action.inputs}
-        with progress_bars() as on_event:
-            outcome = action.run(answers, on_event)
-        show_outcome(outcome)
-
-    return run
-
-
-def _input(item: ActionInput) -> str:
+def _input(item: ActionInput, session: Workbench) -> Any:
+    """The menu's answer to one input; one path where the command line takes several."""
+    default = item.default(session) if item.default else ""
     if item.kind == "choice":
-        default = item.default or None
-        return str(
-            _ask(questionary.select(item.prompt, choices=list(item.choices), default=default))
-        )
-    if item.kind == "path":
-        return str(
-            _ask(questionary.path(item.prompt, default=item.default, validate=_existing_path))
-        )
-    return str(_ask(questionary.text(item.prompt, default=item.default, validate=_not_blank)))
-
-
-def show_outcome(outcome: ActionOutcome) -> None:
-    """An action's table, warning, message, the curve it asks for and the files it wrote."""
-    from rich.table import Table
-
-    files = outcome.files
-    if outcome.curve and outcome.curve_path is not None:
-        from continual_learning.ui.plots import forgetting_curve
-
-        forgetting_curve(list(outcome.curve), outcome.curve_path)
-        files = (*files, outcome.curve_path)
-    if outcome.rows:
-        table = Table(title=outcome.title or None, show_header=any(outcome.columns))
-        for column in outcome.columns:
-            table.add_column(column)
-        for row in outcome.rows:
-            table.add_row(*row)
-        console.print(table)
-    if outcome.warning:
-        console.print(f"[yellow]{outcome.warning}[/]", highlight=False)
-    if outcome.message:
-        console.print(outcome.message, highlight=False)
-    for path in files:
-        console.print(f"Saved {path}", highlight=False)
+        choices = list(item.choices(session)) if item.choices else []
+        return str(_ask(questionary.select(item.prompt, choices=choices, default=default or None)))
+    if item.kind in ("path", "paths"):
+        validate = _existing_path if item.must_exist else _not_blank
+        answer = str(_ask(questionary.path(item.prompt, default=default, validate=validate)))
+        return [answer] if item.kind == "paths" else answer
+    return str(_ask(questionary.text(item.prompt, default=default, validate=_not_blank)))
 
 
 def _not_blank(text: str) -> bool | str:

@@ -118,7 +118,7 @@ def _field_type(sections: Mapping[str, type], section: str, key: str, *, source:
     return known[key][1]
 
 
-def merge(*layers: RawConfig) -> RawConfig:
+def merge(*layers: Mapping[str, Mapping[str, Any]]) -> RawConfig:
     merged: RawConfig = {}
     for layer in layers:
         for section, values in layer.items():
@@ -132,7 +132,9 @@ def build_app_config(raw: RawConfig, sections: Mapping[str, type] | None = None)
     for name in raw:
         if name not in sections:
             raise ConfigError(f"unknown config section '{name}' (known: {', '.join(sections)})")
-    built = {name: build_section(cls, raw.get(name), name) for name, cls in sections.items()}
+    built: dict[str, Any] = {
+        name: build_section(cls, raw.get(name), name) for name, cls in sections.items()
+    }
     core = {name: built[name] for name in CORE_SECTIONS}
     engines = {name: value for name, value in built.items() if name not in CORE_SECTIONS}
     return AppConfig(**core, engines=engines)

@@ -8,13 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from continual_learning.config.fields import setting
 from continual_learning.errors import ConfigError
 
 AnswerStyle = Literal["sentence", "short"]
 """How a benchmark asks its questions (``core/answer_style.py``)."""
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -117,9 +122,16 @@ class AppConfig:
     documents: DocumentsConfig
     squad: SquadConfig
     harness: HarnessConfig
-    engines: Mapping[str, object]
+    engines: Mapping[str, DataclassInstance]
 
-    def engine(self, key: str) -> object:
+    def engine_config(self, cls: type[T]) -> T:
+        """The engine config section of class ``cls`` (an engine's own ``<Name>Config``), typed."""
+        for section in self.engines.values():
+            if isinstance(section, cls):
+                return section
+        raise ConfigError(f"no config section of type {cls.__name__}")
+
+    def engine(self, key: str) -> DataclassInstance:
         """The config section of engine ``key`` (its own ``<Name>Config`` dataclass)."""
         try:
             return self.engines[key]

@@ -1,12 +1,14 @@
-"""The self-study settings the engines that write weights share (``core/self_study.py``).
+"""The settings the engines that write weights share (``core/self_study.py``, ``core/scope.py``).
 
-TTT-E2E, Replay-LoRA and Doc-to-LoRA sections inherit these; each keeps its own default for
-``guard_share`` (the measured one) and its own ``objective`` or ``refine_steps``.
+TTT-E2E, Replay-LoRA and Doc-to-LoRA sections inherit :class:`SelfStudySettings`; each keeps its
+own default for ``guard_share`` (the measured one). TTT-E2E and Replay-LoRA, which learn a whole
+document with the same objectives and scope, inherit :class:`ScopedLearningSettings` too.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from continual_learning.config.fields import setting
 
@@ -31,4 +33,27 @@ class SelfStudySettings:
     )
     guard_samples: int = setting(
         16, minimum=1, maximum=10_000, help="general paragraphs the guard cycles through"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScopedLearningSettings(SelfStudySettings):
+    """What the weights are trained on, and which prompts they answer (TTT-E2E, Replay-LoRA)."""
+
+    objective: Literal["nll", "distill", "mixed"] = setting(
+        "nll",
+        help="nll: next-token loss on the document | distill: KL to the in-context teacher on "
+        "self-study prompts | mixed: both",
+    )
+    scope_threshold: float = setting(  # measured: docs/results.md#scoped-learning
+        0.2,
+        minimum=0.0,
+        maximum=1.0,
+        help="what was learned answers only prompts whose TF-IDF cosine to a learned passage "
+        "is at least this (core/scope.py); 0: every prompt",
+    )
+    # Self-generated training data (SEAL's self-edit)
+    self_edit: bool = setting(False, help="train also on facts and QA the backbone writes")
+    self_edit_tokens: int = setting(
+        192, minimum=16, maximum=4096, help="tokens the backbone may write per self-edit"
     )

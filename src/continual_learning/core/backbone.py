@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from continual_learning.config.schema import GenerationConfig, ModelConfig
 from continual_learning.errors import ModelError
 
 if TYPE_CHECKING:
     import torch
+    from transformers import (
+        DynamicCache,
+        LogitsProcessor,
+        PreTrainedModel,
+        PreTrainedTokenizerBase,
+        StoppingCriteriaList,
+    )
     from transformers import GenerationConfig as HFGenerationConfig
-    from transformers import LogitsProcessor, PreTrainedModel, PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +77,11 @@ class Backbone:
         return self.model.device
 
     @property
+    def _generate(self) -> Callable[..., torch.Tensor]:
+        """``model.generate``, typed (the stubs reach it through ``nn.Module.__getattr__``)."""
+        return cast("Callable[..., torch.Tensor]", self.model.generate)
+
+    @property
     def context_window(self) -> int:
         """Longest sequence the model was trained for (prompt plus answer)."""
         return int(getattr(self.model.config, "max_position_embeddings", 2048))
@@ -94,7 +105,7 @@ class Backbone:
             encoded = self.tokenizer.apply_chat_template(
                 list(messages), add_generation_prompt=True, return_dict=True
             )
-            ids = encoded["input_ids"]
+            ids = cast(Mapping[str, Any], encoded)["input_ids"]
         else:
             transcript = "".join(f"{m['role']}: {m['content']}\n" for m in messages)
             ids = self.tokenizer(transcript + "assistant:", add_special_tokens=True)["input_ids"]
@@ -153,7 +164,7 @@ class Backbone:
         if options.do_sample:
             torch.manual_seed(options.seed)
         with torch.inference_mode():
-            output = self.model.generate(
+            output = self._generate(
                 input_ids=input_ids,
                 attention_mask=torch.ones_like(input_ids),
                 generation_config=self._generation_config(options),
@@ -162,7 +173,7 @@ class Backbone:
             )
         return self._reply(output[0, input_ids.shape[1] :], options)
 
-    def _stopping(self, options: GenerationOptions, start: int):  # type: ignore[no-untyped-def]
+    def _stopping(self, options: GenerationOptions, start: int) -> StoppingCriteriaList:
         from transformers import StoppingCriteriaList
 
         from continual_learning.core.repetition import RepetitionStop
@@ -173,7 +184,7 @@ class Backbone:
     def _reply(self, new_tokens: torch.Tensor, options: GenerationOptions) -> str:
         from continual_learning.core.scoring import without_repetition
 
-        text = self.tokenizer.decode(new_tokens, skip_special_tokens=True).strip()
+        text = str(self.tokenizer.decode(new_tokens, skip_special_tokens=True)).strip()
         return without_repetition(text) if options.stop_repeats else text
 
     def generate_batch(
@@ -211,7 +222,7 @@ class Backbone:
             torch.manual_seed(options.seed)
         with torch.inference_mode():
             extra = {"cache": self._prefix_cache(ids[:1, :shared], len(rows))} if shared else {}
-            output = self.model.generate(
+            output = self._generate(
                 input_ids=ids.to(self.device),
                 attention_mask=mask.to(self.device),
                 generation_config=self._generation_config(options),
@@ -221,7 +232,7 @@ class Backbone:
             )
         return [self._reply(row[shared + tail :], options) for row in output]
 
-    def _prefix_cache(self, prefix: torch.Tensor, rows: int):  # type: ignore[no-untyped-def]
+    def _prefix_cache(self, prefix: torch.Tensor, rows: int) -> DynamicCache:
         """The key/value cache of ``prefix`` (1, P), repeated for ``rows`` rows."""
         from transformers import DynamicCache
 
@@ -321,7 +332,9 @@ def load_backbone(config: ModelConfig, *, models_dir: Path | None = None) -> Bac
     device = resolve_device(config.device)
     dtype = resolve_dtype(config.dtype, device)
     model, tokenizer = _load_pretrained(source.path_or_id, source.gguf_file, dtype, config.name)
-    model.to(device)
+    from torch import nn
+
+    nn.Module.to(model, device)  # PreTrainedModel.to's decorator hides its signature
     model.eval()
     model.requires_grad_(False)
     log.info("loaded %s on %s as %s", config.name, device, dtype)

@@ -11,9 +11,13 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from continual_learning.core.storage import atomic_write_json, read_json
 from continual_learning.errors import ConfigError, StateError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,7 +30,9 @@ class Chunk:
     tokens: int
 
 
-def chunk_text(tokenizer, text: str, *, doc_id: str, max_tokens: int, overlap: int) -> list[Chunk]:  # type: ignore[no-untyped-def]
+def chunk_text(
+    tokenizer: PreTrainedTokenizerBase, text: str, *, doc_id: str, max_tokens: int, overlap: int
+) -> list[Chunk]:
     """Windows of ``max_tokens`` tokens, each starting ``max_tokens - overlap`` after the last."""
     if max_tokens < 1 or not 0 <= overlap < max_tokens:
         raise ConfigError(

@@ -26,6 +26,14 @@ def decoder_layers(model: nn.Module) -> nn.ModuleList:
     raise ModelError(f"cannot find the decoder layers of {type(model).__name__}")
 
 
+def layer_mlps(model: nn.Module) -> list[nn.Module]:
+    """Each decoder layer's MLP, in layer order."""
+    mlps = [getattr(layer, "mlp", None) for layer in decoder_layers(model)]
+    if not all(isinstance(mlp, nn.Module) for mlp in mlps):
+        raise ModelError(f"the decoder layers of {type(model).__name__} have no 'mlp'")
+    return [mlp for mlp in mlps if isinstance(mlp, nn.Module)]
+
+
 def resolve_layer(model: nn.Module, layer: int) -> int:
     """A layer index with Python's negative indexing; out of range is an error."""
     count = len(decoder_layers(model))
@@ -47,8 +55,15 @@ class LayerCapture:
         self._handle: torch.utils.hooks.RemovableHandle | None = None
         self.hidden: torch.Tensor | None = None
 
-    def _hook(self, module: nn.Module, inputs: object, output: object) -> None:
+    def _hook(self, module: nn.Module, inputs: object, output: torch.Tensor | tuple) -> None:
         self.hidden = (output[0] if isinstance(output, tuple) else output).detach()
+
+    @property
+    def output(self) -> torch.Tensor:
+        """``hidden``, where a forward pass ran inside the block (an error where none did)."""
+        if self.hidden is None:
+            raise ModelError("no forward pass ran while the layer was captured")
+        return self.hidden
 
     def __enter__(self) -> LayerCapture:
         self._handle = self._layer.register_forward_hook(self._hook)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from typing import TYPE_CHECKING, cast
 
 import torch
 from torch import nn
@@ -21,19 +22,24 @@ from torch import nn
 from continual_learning.core.weight_folding import FoldCache, swapped_parameters
 from continual_learning.errors import ConfigError, StateError
 
+if TYPE_CHECKING:
+    from peft import LoraConfig
+
 ADAPTER = "workbench"
 LoraWeights = dict[str, torch.Tensor]
 """Parameter name (peft's, without the adapter name) -> tensor, e.g.
 ``model.layers.0.self_attn.q_proj.lora_A.weight``."""
 
 
-def lora_config(rank: int, alpha: float, dropout: float, target_modules: Sequence[str]):  # type: ignore[no-untyped-def]
+def lora_config(
+    rank: int, alpha: float, dropout: float, target_modules: Sequence[str]
+) -> LoraConfig:
     """peft's ``LoraConfig`` for these settings (imported lazily: peft is slow to import)."""
     from peft import LoraConfig
 
     return LoraConfig(
         r=rank,
-        lora_alpha=alpha,
+        lora_alpha=alpha,  # type: ignore[arg-type]  # peft's stub says int; it scales by a float
         lora_dropout=dropout,
         target_modules=list(target_modules),
         bias="none",
@@ -56,8 +62,8 @@ def check_targets(model: nn.Module, target_modules: Sequence[str], *, section: s
 @contextmanager
 def lora_applied(
     model: nn.Module,
-    config,
-    weights: Mapping[str, torch.Tensor],  # type: ignore[no-untyped-def]
+    config: LoraConfig,
+    weights: Mapping[str, torch.Tensor],
 ) -> Iterator[dict[str, nn.Parameter]]:
     """Inside: ``model`` carries a LoRA adapter holding ``weights``; yields its live parameters.
 
@@ -78,8 +84,8 @@ def lora_applied(
 
 def folded_lora_weights(
     model: nn.Module,
-    config,
-    weights: Mapping[str, torch.Tensor],  # type: ignore[no-untyped-def]
+    config: LoraConfig,
+    weights: Mapping[str, torch.Tensor],
 ) -> dict[str, torch.Tensor]:
     """Every target linear's weight with its update merged in: ``W + (alpha / r) B A``.
 
@@ -97,7 +103,7 @@ def folded_lora_weights(
                 continue
             module = name.removesuffix(".lora_A.weight")
             b = weights[f"{module}.lora_B.weight"]
-            base = model.get_submodule(module).weight
+            base = cast(nn.Linear, model.get_submodule(module)).weight
             delta = (b.float() @ a.float()) * scale  # (out, r) @ (r, in) -> (out, in)
             folded[f"{module}.weight"] = (base.float() + delta.to(base.device)).to(base.dtype)
     return folded
@@ -105,7 +111,7 @@ def folded_lora_weights(
 
 def lora_folded(
     model: nn.Module,
-    config,  # type: ignore[no-untyped-def]
+    config: LoraConfig,
     weights: Mapping[str, torch.Tensor],
     cache: FoldCache,
 ) -> AbstractContextManager[None]:
@@ -116,7 +122,7 @@ def lora_folded(
     return swapped_parameters(model, folded)
 
 
-def initial_weights(model: nn.Module, config, seed: int) -> LoraWeights:  # type: ignore[no-untyped-def]
+def initial_weights(model: nn.Module, config: LoraConfig, seed: int) -> LoraWeights:
     """peft's own initialisation (A random, B zero: the adapter starts as a no-op), seeded."""
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

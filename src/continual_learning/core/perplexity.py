@@ -20,7 +20,8 @@ def perplexity(
     applied: Callable[[str], AbstractContextManager[None]] | None = None,
 ) -> float:
     """exp(mean next-token loss) over all tokens of ``texts`` (each cut to ``max_tokens``),
-    each text computed inside ``applied(text)`` when given (an engine's ``applied_to``)."""
+    each text computed inside ``applied(text)`` when given (for an engine:
+    ``applied_for(route(text))``)."""
     total_loss, total_tokens = 0.0, 0
     with torch.inference_mode():
         for text in texts:

@@ -56,4 +56,4 @@ def cut_to_tokens(tokenizer: PreTrainedTokenizerBase, text: str, budget: int) ->
     ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     if len(ids) <= budget:
         return text
-    return tokenizer.decode(ids[: max(budget, 0)])
+    return str(tokenizer.decode(ids[: max(budget, 0)]))

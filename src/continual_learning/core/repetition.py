@@ -11,8 +11,10 @@ followed by something new is not a loop: the answer often comes after it.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
-from transformers import StoppingCriteria
+from transformers import PreTrainedTokenizerBase, StoppingCriteria
 
 from continual_learning.core.scoring import loop_start
 
@@ -20,7 +22,7 @@ from continual_learning.core.scoring import loop_start
 class RepetitionStop(StoppingCriteria):
     """Done, per row, when the text after position ``start`` has fallen into a loop."""
 
-    def __init__(self, tokenizer, start: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, start: int) -> None:
         self.tokenizer = tokenizer
         self.start = start
 
@@ -28,6 +30,6 @@ class RepetitionStop(StoppingCriteria):
         self, input_ids: torch.LongTensor, scores: torch.FloatTensor, **kwargs: object
     ) -> torch.BoolTensor:
         rows = input_ids[:, self.start :].tolist()  # (B, new tokens so far)
-        texts = [self.tokenizer.decode(row, skip_special_tokens=True) for row in rows]
+        texts = [str(self.tokenizer.decode(row, skip_special_tokens=True)) for row in rows]
         done = [loop_start(text, finished=False) is not None for text in texts]
-        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)  # type: ignore[return-value]
+        return cast(torch.BoolTensor, torch.tensor(done, dtype=torch.bool, device=input_ids.device))

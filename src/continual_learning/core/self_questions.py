@@ -64,8 +64,9 @@ def read_question(reply: str, sentence: str) -> tuple[str, str] | None:
     for match in _QUESTION.finditer(reply):
         if _shares_a_word(match["q"], sentence):
             answer = _ANSWER.match(reply, match.end() + 1)
-            usable = answer is not None and _shares_a_word(answer["a"], sentence)
-            return match["q"].strip(), answer["a"].strip() if usable else ""
+            if answer is not None and _shares_a_word(answer["a"], sentence):
+                return match["q"].strip(), answer["a"].strip()
+            return match["q"].strip(), ""
     return None
 
 

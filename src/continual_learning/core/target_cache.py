@@ -15,9 +15,13 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from continual_learning.core.storage import atomic_write_bytes
 from continual_learning.core.study_target import StudyTarget
+
+if TYPE_CHECKING:
+    import torch
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
@@ -52,7 +56,7 @@ def cached_targets(
 def _encode(targets: Sequence[StudyTarget]) -> bytes:
     from safetensors.torch import save
 
-    tensors = {}
+    tensors: dict[str, torch.Tensor] = {}
     for n, t in enumerate(targets):
         tensors |= {
             f"{n}.ids": t.ids.cpu().contiguous(),

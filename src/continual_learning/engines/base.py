@@ -16,9 +16,8 @@ A new engine subclasses :class:`Engine` and must:
   scores; an engine that answers otherwise overrides :meth:`generate_many` too, or sets
   ``batched_answering = False``.
 
-The base class owns what is common: the learning history, timing, the state folder layout
-(``meta.json``, ``config.yaml``, ``history.json`` plus the engine's own files), atomic writes,
-and refusing state saved by another engine or for another backbone.
+The base class owns what is common: the learning history, timing, and saving and loading the
+state in the layout every engine shares (``engines/state.py``).
 """
 
 from __future__ import annotations
@@ -27,32 +26,27 @@ import dataclasses
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Sequence
-from contextlib import AbstractContextManager, ExitStack, nullcontext
-from datetime import UTC, datetime
-from functools import partial
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any, ClassVar
-
-import yaml
 
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.answer_style import (
     SHORT_MAX_NEW_TOKENS,
     AnswerStyle,
-    styled_messages,
     styled_reply,
 )
 from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
 from continual_learning.core.peft_export import LoraAdapter
-from continual_learning.core.plain_replies import plain_replies
-from continual_learning.core.storage import (
-    atomic_write_json,
-    atomic_write_text,
-    read_json,
-    replace_directory,
-    staging_directory,
+from continual_learning.engines.answering import (
+    ALL_LEARNED,
+    PreparedPrompt,
+    answer_one,
+    answer_prepared,
+    styled,
 )
-from continual_learning.errors import DocumentError, PromptError, StateError
+from continual_learning.engines.state import check_meta, read_history, state_meta, write_state
+from continual_learning.errors import DocumentError, PromptError
 from continual_learning.types import (
     EngineInfo,
     InfoItem,
@@ -60,21 +54,6 @@ from continual_learning.types import (
     ProgressCallback,
     QAItem,
 )
-
-STATE_META = "meta.json"
-ALL_LEARNED = "all"
-"""The route (:meth:`Engine.route`) of a prompt that everything an engine learned answers."""
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class PreparedPrompt:
-    """What :meth:`Engine.generate` sends to the backbone for one prompt."""
-
-    messages: list[ChatMessage]
-    logits_processors: tuple[Any, ...] = ()
-    """transformers ``LogitsProcessor`` objects applied at every decoding step."""
-    contexts: tuple[AbstractContextManager[Any], ...] = ()
-    """Entered around decoding, e.g. hooks that let a logits processor read hidden states."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -153,29 +132,8 @@ class Engine(ABC):
         *,
         style: AnswerStyle = "sentence",
     ) -> str:
-        prepared = self._styled(self._prepare(prompt, history=history, options=options), style)
-        route = self.route(prompt)
-        if self._untouched(route, [prepared]):
-            ids = self.backbone.encode_chat(prepared.messages)
-            decode = partial(self._decode_one, ids, options)
-            return plain_replies("one", ids.tolist(), options, decode)[0]
-        with ExitStack() as stack:
-            stack.enter_context(self.applied_for(route))
-            for context in prepared.contexts:
-                stack.enter_context(context)
-            return self.backbone.chat(
-                prepared.messages, options, logits_processors=prepared.logits_processors
-            )
-
-    @staticmethod
-    def _styled(prepared: PreparedPrompt, style: AnswerStyle) -> PreparedPrompt:
-        """``prepared`` asked in ``style``: its processors and hooks as they were."""
-        messages = styled_messages(prepared.messages, style)
-        return (
-            prepared
-            if messages is prepared.messages
-            else dataclasses.replace(prepared, messages=messages)
-        )
+        prepared = styled(self._prepare(prompt, history=history, options=options), style)
+        return answer_one(self, prepared, self.route(prompt), options)
 
     def prepared_messages(self, prompt: str) -> list[ChatMessage]:
         """The chat messages :meth:`generate` sends for ``prompt`` (retrieved passages and all),
@@ -208,9 +166,9 @@ class Engine(ABC):
         options = self.generation_options(max_new_tokens)
         if batch_size <= 1 or not self.batched_answering:
             return [self._answer_one(p, options, style=style) for p in prompts]
-        prepared = [self._styled(p, style) for p in self._prepare_many(prompts, options=options)]
+        prepared = [styled(p, style) for p in self._prepare_many(prompts, options=options)]
         routes = [self.route(p) for p in prompts]
-        return self._answer_prepared(prepared, options, batch_size, routes=routes)
+        return answer_prepared(self, prepared, options, batch_size, routes=routes)
 
     def answer(
         self,
@@ -245,82 +203,6 @@ class Engine(ABC):
         for all of them rather than once per prompt."""
         return [self._prepare(p, history=(), options=options) for p in prompts]
 
-    def _answer_prepared(
-        self,
-        prepared: Sequence[PreparedPrompt],
-        options: GenerationOptions,
-        batch_size: int,
-        *,
-        routes: Sequence[Hashable | None] | None = None,
-    ) -> list[str]:
-        """Decode prepared prompts ``batch_size`` at a time, shortest first, in their order;
-        the prompts of each route (:meth:`route`; default: all of what was learned) together,
-        inside :meth:`applied_for` that route."""
-        encoded = [self.backbone.encode_chat(p.messages) for p in prepared]
-        order = sorted(range(len(prepared)), key=lambda i: encoded[i].shape[1])
-        groups: dict[Hashable | None, list[int]] = {}
-        for i in order:
-            groups.setdefault(ALL_LEARNED if routes is None else routes[i], []).append(i)
-        answers: dict[int, str] = {}
-        for route, rows in groups.items():
-            with self.applied_for(route):
-                answers |= self._decode_rows(
-                    prepared, encoded, rows, options, batch_size, route=route
-                )
-        return [answers[i] for i in range(len(prepared))]
-
-    def _decode_rows(
-        self,
-        prepared: Sequence[PreparedPrompt],
-        encoded: Sequence[Any],
-        order: Sequence[int],
-        options: GenerationOptions,
-        batch_size: int,
-        *,
-        route: Hashable | None,
-    ) -> dict[int, str]:
-        """Row index -> reply for the rows in ``order``, ``batch_size`` per ``generate`` call."""
-        answers: dict[int, str] = {}
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            batch, tensors = [prepared[i] for i in rows], [encoded[i] for i in rows]
-            decode = partial(self._decode_batch, batch, tensors, options)
-            if self._untouched(route, batch):
-                token_ids = [t[0].tolist() for t in tensors]
-                replies = plain_replies("batch", token_ids, options, decode)
-            else:
-                replies = decode()
-            answers.update(zip(rows, replies, strict=True))
-        return answers
-
-    def _decode_one(self, ids: Any, options: GenerationOptions) -> list[str]:
-        return [self.backbone.generate_from_ids(ids, options)]
-
-    def _decode_batch(
-        self,
-        prepared: Sequence[PreparedPrompt],
-        encoded: Sequence[Any],
-        options: GenerationOptions,
-    ) -> list[str]:
-        """One left-padded ``generate`` call, each row with its own processors and hooks."""
-        from continual_learning.core.row_logits import RowwiseLogits
-
-        processors = RowwiseLogits([p.logits_processors for p in prepared])
-        with ExitStack() as stack:
-            for row in prepared:
-                for context in row.contexts:
-                    stack.enter_context(context)
-            return self.backbone.generate_batch(
-                encoded, options, logits_processors=(processors,) if processors else ()
-            )
-
-    def _untouched(self, route: Hashable | None, prepared: Sequence[PreparedPrompt]) -> bool:
-        """Whether only the untouched backbone computes these answers: nothing learned in
-        weights applies (``route``) and no row has a logits processor or a hook. Such replies
-        are the same for every engine that asks the same (``core/plain_replies.py``)."""
-        weights_apply = self.changes_weights and route is not None
-        return not weights_apply and not any(p.logits_processors or p.contexts for p in prepared)
-
     def applied(self) -> AbstractContextManager[None]:
         """Inside this block the backbone computes with what the engine learned in weights.
 
@@ -334,26 +216,20 @@ class Engine(ABC):
         """
         return nullcontext()
 
-    def covers(self, prompt: str) -> bool:
-        """Whether what the engine learned applies to ``prompt``. Always, unless the engine
-        scopes its learning to prompts about what it learned (``core/scope.py``)."""
-        return True
-
     def route(self, prompt: str) -> Hashable | None:
         """Which part of what the engine learned answers ``prompt``: a key that
         :meth:`applied_for` understands, or None for the untouched backbone. By default all of
-        it (:data:`ALL_LEARNED`) for the prompts the engine :meth:`covers`; an engine that
-        keeps separate learned parts (Doc-to-LoRA's per-chunk LoRAs) may name one."""
-        return ALL_LEARNED if self.covers(prompt) else None
+        it (:data:`ALL_LEARNED`); an engine that scopes its learning to prompts about what it
+        learned (``core/scope.py``) returns None for the others, and one that keeps separate
+        learned parts (a LoRA per chunk, deltas per document) names the part.
+
+        Anything that runs the backbone on a text for the engine (answering, held-out
+        perplexity) enters ``applied_for(route(text))``."""
+        return ALL_LEARNED
 
     def applied_for(self, route: Hashable | None) -> AbstractContextManager[None]:
         """:meth:`applied` for the prompts :meth:`route` sends to ``route``; nothing for None."""
         return nullcontext() if route is None else self.applied()
-
-    def applied_to(self, text: str) -> AbstractContextManager[None]:
-        """What anything that runs the backbone on one text for the engine enters (held-out
-        perplexity, :meth:`generate`): the learned part that text is routed to, if any."""
-        return self.applied_for(self.route(text))
 
     def lora_adapter(self) -> LoraAdapter | None:
         """What the engine learned as one LoRA adapter (``export`` writes it as a peft folder),
@@ -377,26 +253,23 @@ class Engine(ABC):
         )
 
     def save(self, directory: Path) -> None:
-        """Write the engine's whole state to ``directory``, atomically (old state kept on error)."""
-        staging = staging_directory(directory)
-        try:
-            atomic_write_json(staging / STATE_META, self._meta())
-            config = dataclasses.asdict(self.config)
-            atomic_write_text(staging / "config.yaml", yaml.safe_dump(config, sort_keys=True))
-            atomic_write_json(staging / "history.json", [r.to_dict() for r in self.history])
-            self._save_state(staging)
-            replace_directory(staging, directory)
-        except BaseException:
-            import shutil
-
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        """Write the engine's whole state to ``directory``, atomically (old state kept on error;
+        the layout is ``engines/state.py``'s)."""
+        backbone = self.backbone
+        meta = state_meta(self.key, self.state_version, backbone.name, backbone.fingerprint())
+        config = dataclasses.asdict(self.config)
+        write_state(directory, meta, config, self.history, self._save_state)
 
     def load(self, directory: Path) -> None:
         """Restore state written by :meth:`save`; on any problem, raise and change nothing."""
-        meta = read_json(directory / STATE_META, what="engine state metadata")
-        self._check_meta(meta, directory)
-        history = self._read_history(directory)
+        check_meta(
+            directory,
+            engine=self.key,
+            version=self.state_version,
+            backbone=self.backbone.name,
+            fingerprint=self.backbone.fingerprint(),
+        )
+        history = read_history(directory)
         self._load_state(directory)
         self.history = history
 
@@ -458,47 +331,3 @@ class Engine(ABC):
 
     def _details(self) -> list[InfoItem]:
         return []
-
-    # -- state framing ---------------------------------------------------------------------
-
-    def _meta(self) -> dict[str, Any]:
-        return {
-            "engine": self.key,
-            "schema_version": self.state_version,
-            "backbone": self.backbone.name,
-            "backbone_fingerprint": self.backbone.fingerprint(),
-            "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-
-    def _check_meta(self, meta: Any, directory: Path) -> None:
-        if not isinstance(meta, dict):
-            raise StateError(f"engine state metadata in {directory} is not a JSON object")
-        if meta.get("engine") != self.key:
-            raise StateError(
-                f"state in {directory} belongs to engine '{meta.get('engine')}', not '{self.key}'"
-            )
-        version = meta.get("schema_version")
-        if isinstance(version, int) and version > self.state_version:
-            raise StateError(
-                f"state in {directory} was written by a newer workbench (state version "
-                f"{version}; this {self.key} engine reads version {self.state_version}): "
-                "upgrade continual-learning, or clear the engine to start afresh"
-            )
-        if version != self.state_version:
-            raise StateError(
-                f"state in {directory} has schema version {meta.get('schema_version')}; "
-                f"this {self.key} engine reads version {self.state_version}"
-            )
-        if meta.get("backbone_fingerprint") != self.backbone.fingerprint():
-            raise StateError(
-                f"state in {directory} was made for backbone '{meta.get('backbone')}' "
-                f"(fingerprint {meta.get('backbone_fingerprint')}), not for the loaded "
-                f"'{self.backbone.name}' ({self.backbone.fingerprint()})"
-            )
-
-    def _read_history(self, directory: Path) -> list[LearnReport]:
-        data = read_json(directory / "history.json", what="learning history")
-        try:
-            return [LearnReport.from_dict(item) for item in data]
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StateError(f"learning history in {directory} is malformed: {exc}") from None

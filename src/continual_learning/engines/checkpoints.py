@@ -69,7 +69,7 @@ class CheckpointManager:
         staging = staging_directory(target)
         try:
             engine.save(staging / STATE)
-            files = {
+            files: dict[str, dict[str, Any]] = {
                 str(p.relative_to(staging)): {"bytes": p.stat().st_size, "sha256": sha256_file(p)}
                 for p in sorted((staging / STATE).rglob("*"))
                 if p.is_file()

@@ -40,6 +40,10 @@ class Session(Protocol):
 
     def has_saved_state(self, name: str) -> bool: ...
 
+    def state_dir(self, name: str) -> Path:
+        """Where engine ``name``'s state is saved in the workspace."""
+        ...
+
     def reconfigure(self, config: AppConfig) -> None:
         """Use ``config`` from now on."""
         ...

@@ -13,16 +13,23 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from continual_learning.core.storage import atomic_write_text
-from continual_learning.harness.outputs import plot_png
+from continual_learning.harness.outputs import SUMMARY_COLUMNS, plot_png, summary_cells
 from continual_learning.types import ComparisonReport, EngineResult
 
+# Pages are read at a laptop's width: model output can be one long word, so the answers' cells
+# wrap anywhere, others between words; charts are drawn to fit 1,400 px and shrink with the page.
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem; color: #1d232a; }
-table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
+table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; max-width: 100%; }
 th, td { border: 1px solid #d0d7de; padding: 0.3rem 0.6rem; vertical-align: top; }
-th { background: #f3f5f7; } td.number { text-align: right; font-variant-numeric: tabular-nums; }
+#answers td { overflow-wrap: anywhere; }
+th { background: #f3f5f7; }
+td.number { text-align: right; font-variant-numeric: tabular-nums; }
 tr.right td.verdict { color: #1a7f37; } tr.wrong td.verdict { color: #cf222e; }
 img { max-width: 100%; } .filters { margin: 1rem 0; } .filters label { margin-right: 1rem; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(15rem, 1fr)); gap: 1rem; }
+.grid figure { margin: 0; } .grid figcaption { font-size: 0.85rem; }
+.grid table { margin: 0.3rem 0; }
 """
 
 _SCRIPT = """
@@ -48,19 +55,8 @@ _STYLE_WORDS = {
     "short": "each asked for the answer alone (short style)",
 }
 
-_SUMMARY_COLUMNS = (
-    "engine", "EM", "F1", "contains", "first / mid / last third", "paraphrase",
-    "locality [95%]", "abstain acc", "recovery",
-    "recovery (oracle)", "repeats", "learn s", "eval s", "held-out QA before → after",
-    "reading before → after", "held-out ppl before → after",
-)  # fmt: skip
 
-
-def _number(value: float | None, digits: int = 3) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def _cells(values: list[str], numeric_from: int = 1) -> str:
+def table_cells(values: list[str], numeric_from: int = 1) -> str:
     return "".join(
         f'<td class="number">{v}</td>' if i >= numeric_from else f"<td>{v}</td>"
         for i, v in enumerate(values)
@@ -76,46 +72,13 @@ def _within(interval: Sequence[float] | None) -> str:
 
 
 def _summary_row(row: EngineResult) -> str:
-    label = html.escape(row.label)
     if row.failed:
-        reason = html.escape(row.error or "")
-        span = len(_SUMMARY_COLUMNS) - 1
+        label, reason = html.escape(row.label), html.escape(row.error or "")
+        span = len(SUMMARY_COLUMNS) - 1
         return f'<tr><td>{label}</td><td colspan="{span}">failed: {reason}</td></tr>'
-    f = row.forgetting
-    qa = (
-        "-"
-        if f is None or f.qa_before is None
-        else f"{f.qa_before:.2f} → {f.qa_after:.2f}{_within(f.qa_after_interval)}"
-    )
-    ppl = (
-        "-"
-        if f is None or f.perplexity_before is None
-        else f"{f.perplexity_before:.2f} → {f.perplexity_after:.2f}"
-    )
-    reading = (
-        "-"
-        if f is None or f.reading_before is None
-        else f"{f.reading_before:.2f} → {f.reading_after:.2f}{_within(f.reading_after_interval)}"
-    )
-    values = [
-        label,
-        _number(row.exact_match),
-        _number(row.f1),
-        _number(row.contains),
-        row.by_position_text(),
-        _number(row.paraphrase_contains),
-        row.locality_text(),
-        _number(row.abstain_accuracy),
-        _number(row.recovery, 2),
-        _number(row.recovery_oracle, 2),
-        _number(row.repeating, 2),
-        _number(row.learn_seconds, 1),
-        _number(row.eval_seconds, 1),
-        qa,
-        reading,
-        ppl,
-    ]
-    return f"<tr>{_cells(values)}</tr>"
+    values = [html.escape(v) for v in summary_cells(row)[:13]]
+    values += summary_cells(row, within=_within)[13:]  # the intervals are markup
+    return f"<tr>{table_cells(values)}</tr>"
 
 
 def _answer_rows(report: ComparisonReport) -> list[str]:
@@ -134,7 +97,7 @@ def _answer_rows(report: ComparisonReport) -> list[str]:
             ]
             rows.append(
                 f'<tr class="{verdict}" data-engine="{html.escape(result.label, quote=True)}" '
-                f'data-result="{verdict}">{_cells(values, numeric_from=4)}'
+                f'data-result="{verdict}">{table_cells(values, numeric_from=4)}'
                 f'<td class="verdict">{verdict}</td></tr>'
             )
     return rows
@@ -149,7 +112,7 @@ def render_html(report: ComparisonReport) -> str:
         for label in labels
     )
     answers = _answer_rows(report)
-    header = "".join(f"<th>{html.escape(c)}</th>" for c in _SUMMARY_COLUMNS)
+    header = "".join(f"<th>{html.escape(c)}</th>" for c in SUMMARY_COLUMNS)
     answer_header = "".join(
         f"<th>{c}</th>" for c in ("question", "gold", "engine", "answer", "EM", "F1", "contains")
     )

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from continual_learning.config.fields import build_section
 from continual_learning.config.schema import AnswerStyle, AppConfig
@@ -42,6 +42,9 @@ from continual_learning.types import (
     emit,
 )
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 log = logging.getLogger(__name__)
 BASELINES = ("closed-book", "in-context", "oracle-context")
 
@@ -61,7 +64,7 @@ class EngineRun:
     def config(self, base: AppConfig) -> AppConfig:
         spec = get_spec(self.engine)
         section = dataclasses.asdict(base.engine(spec.key)) | dict(self.overrides)
-        built = build_section(spec.config_cls, section, spec.key)
+        built: DataclassInstance = build_section(spec.config_cls, section, spec.key)
         return dataclasses.replace(base, engines=dict(base.engines) | {spec.key: built})
 
 
@@ -257,7 +260,8 @@ def measure_heldout(
 
     ppl = None
     if inputs.heldout_texts:
-        ppl = perplexity(engine.backbone, inputs.heldout_texts, applied=engine.applied_to)
+        routed = lambda text: engine.applied_for(engine.route(text))  # noqa: E731
+        ppl = perplexity(engine.backbone, inputs.heldout_texts, applied=routed)
     return HeldoutScore(
         qa=contains(inputs.heldout_questions),
         perplexity=ppl,

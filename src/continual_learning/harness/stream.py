@@ -12,12 +12,13 @@ figure becomes a mean with a 95% interval (``stream_metrics``).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 import continual_learning.harness.stream_metrics as sm
 from continual_learning.config.schema import AppConfig
@@ -155,14 +156,14 @@ def stream_one(
     """One engine through the stream under order ``seed``; a failure is a run with its reason."""
     order = split_episodes(inputs.documents, episodes, by=by, seed=seed)
     questions, episode_of = _stream_questions(order, inputs.questions)
-    frame = {
-        "engine": get_spec(run.engine).display_name,
-        "label": run.name,
-        "seed": seed,
-        "episodes": tuple(tuple(d.id for d in episode) for episode in order),
-        "question_ids": tuple(q.id for q in questions),
-        "question_episode": tuple(episode_of),
-    }
+    frame = StreamRun(  # what the run is; _through_stream adds what it measured
+        engine=get_spec(run.engine).display_name,
+        label=run.name,
+        seed=seed,
+        episodes=tuple(tuple(d.id for d in episode) for episode in order),
+        question_ids=tuple(q.id for q in questions),
+        question_episode=tuple(episode_of),
+    )
     engine: Engine | None = None
     try:
         seed_everything(seed)
@@ -170,20 +171,20 @@ def stream_one(
         return _through_stream(engine, order, questions, inputs, config, on_event, frame)
     except Exception as exc:  # one engine failing must not stop the stream
         log.warning("engine %s failed in the stream", run.name, exc_info=True)
-        return StreamRun(**frame, error=failure_reason(exc))
+        return dataclasses.replace(frame, error=failure_reason(exc))
     finally:
         if engine is not None:
             engine.clear()
 
 
-def _through_stream(  # type: ignore[no-untyped-def]
+def _through_stream(
     engine: Engine,
     order: list[tuple[Document, ...]],
     questions: list[QAItem],
     inputs: ComparisonInputs,
     config: AppConfig,
     on_event: ProgressCallback | None,
-    frame,
+    frame: StreamRun,
 ) -> StreamRun:
     batch_size, style = config.harness.batch_size, config.harness.answer_style
     start = measure_heldout(engine, inputs, batch_size, on_event, style=style)
@@ -200,9 +201,9 @@ def _through_stream(  # type: ignore[no-untyped-def]
         last = t == len(order)
         held = measure_heldout(engine, inputs, batch_size, on_event, reading=last, style=style)
         points.append(HeldoutPoint(after_episode=t, **vars(held)))
-    matrix = sm.accuracy_matrix(scores, frame["question_episode"])
-    return StreamRun(
-        **frame,
+    matrix = sm.accuracy_matrix(scores, frame.question_episode)
+    return dataclasses.replace(
+        frame,
         scores=tuple(scores),
         matrix=tuple(tuple(round(v, 4) for v in row) for row in matrix),
         heldout=tuple(points),
@@ -235,14 +236,13 @@ def summarize_stream(runs: Sequence[StreamRun]) -> list[StreamSummary]:
 
 def _summary(label: str, rows: list[StreamRun], closed_book: list[StreamRun]) -> StreamSummary:
     done = [r for r in rows if not r.failed]
-    pairs = [(r, _same_seed(closed_book, r.seed)) for r in done]
-    pairs = [(r, b) for r, b in pairs if b is not None]
+    pairs = [(r, b) for r in done if (b := _same_seed(closed_book, r.seed)) is not None]
     if not pairs:
         return StreamSummary(label=label, acc=None, immediate=None, bwt=None, fwt=None)
     runs = [sm.SeedScores(scores=r.scores, episode_of=r.question_episode) for r, _ in pairs]
     bases = [sm.SeedScores(scores=b.scores, episode_of=b.question_episode) for _, b in pairs]
 
-    def figure(metric: sm.MetricOf) -> dict | None:  # type: ignore[type-arg]
+    def figure(metric: sm.MetricOf) -> dict[str, Any] | None:
         found = sm.estimate(metric, runs, bases)
         return None if found is None else vars(found) | {"per_seed": list(found.per_seed)}
 
@@ -278,8 +278,6 @@ def _mean(values: Sequence[float | None]) -> float | None:
 
 def _with_recovery(summaries: list[StreamSummary]) -> list[StreamSummary]:
     """Final ACC against the two ceilings' final ACC (closed-book the floor)."""
-    import dataclasses
-
     acc = {s.label: s.acc["mean"] for s in summaries if s.acc is not None}
     floor = acc.get("closed-book")
 

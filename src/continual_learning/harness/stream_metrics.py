@@ -38,7 +38,9 @@ class SeedScores:
     episode_of: Sequence[int]
 
 
-def accuracy_matrix(scores: Sequence[Sequence[float]], episode_of: Sequence[int]) -> Matrix:
+def accuracy_matrix(
+    scores: Sequence[Sequence[float]] | np.ndarray, episode_of: Sequence[int] | np.ndarray
+) -> Matrix:
     """``R[t][j]``: the mean score on episode ``j``'s questions after episode ``t``."""
     table = np.asarray(scores, dtype=float)
     episodes = np.asarray(episode_of)

@@ -6,10 +6,13 @@ import base64
 import html
 import io
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from continual_learning.core.storage import atomic_write_bytes, atomic_write_json, atomic_write_text
 from continual_learning.types import StreamReport, StreamSummary
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 def write_stream_json(report: StreamReport, path: Path) -> None:
@@ -33,7 +36,7 @@ def summary_rows(report: StreamReport) -> list[list[str]]:
     def before_after(before: float | None, after: float | None) -> str:
         return "-" if before is None or after is None else f"{before:.2f}→{after:.2f}"
 
-    failures = {r.label: r.error for r in report.runs if r.failed}
+    failures = {r.label: r.error or "" for r in report.runs if r.failed}
     rows = []
     for s in report.summaries:
         if s.acc is None:
@@ -101,7 +104,7 @@ def stream_png(report: StreamReport) -> bytes:
     return buffer.getvalue()
 
 
-def _heat_map(ax, summary: StreamSummary) -> None:  # type: ignore[no-untyped-def]
+def _heat_map(ax: Axes, summary: StreamSummary) -> None:
     size = len(summary.matrix)
     ax.imshow(summary.matrix, vmin=0.0, vmax=1.0, cmap="viridis")
     for t in range(size):
@@ -116,7 +119,7 @@ def _heat_map(ax, summary: StreamSummary) -> None:  # type: ignore[no-untyped-de
     ax.set_ylabel("after learning episode", fontsize=7)
 
 
-def _bars(ax, summaries: list[StreamSummary]) -> None:  # type: ignore[no-untyped-def]
+def _bars(ax: Axes, summaries: list[StreamSummary]) -> None:
     positions = range(len(summaries))
     for offset, name in ((-0.2, "acc"), (0.2, "bwt")):
         figures = [getattr(s, name) or {"mean": 0.0, "low": 0.0, "high": 0.0} for s in summaries]
@@ -133,45 +136,86 @@ def _bars(ax, summaries: list[StreamSummary]) -> None:  # type: ignore[no-untype
     ax.legend(fontsize=7)
 
 
+def bars_png(report: StreamReport) -> bytes:
+    """ACC and BWT per engine with their intervals, alone (the HTML page draws R as tables)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [s for s in report.summaries if s.matrix]
+    figure, ax = plt.subplots(figsize=(max(4.0, 0.8 * len(shown) + 2), 3.4))
+    _bars(ax, shown)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
 def write_stream_plot(report: StreamReport, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, stream_png(report))
 
 
 def write_stream_html(report: StreamReport, path: Path) -> None:
-    """One self-contained page: the table, the heat maps, and each order's matrix."""
-    from continual_learning.harness.html_report import STYLE
+    """One self-contained page: the table, each engine's mean R as a coloured table, the ACC
+    and BWT bars, and each order's R, laid out in a grid that fits the window."""
+    from continual_learning.harness.html_report import STYLE, table_cells
 
-    chart = base64.b64encode(stream_png(report)).decode("ascii")
+    chart = base64.b64encode(bars_png(report)).decode("ascii")
     header = "".join(f"<th>{html.escape(c)}</th>" for c in STREAM_COLUMNS)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>"
-        for row in summary_rows(report)
+    rows = summary_rows(report)
+    body = "".join(f"<tr>{table_cells([html.escape(cell) for cell in row])}</tr>" for row in rows)
+    means = "".join(
+        _matrix_figure(s.label, s.matrix, "mean over orders") for s in report.summaries if s.matrix
     )
-    per_order = "".join(_order_table(run) for run in report.runs if not run.failed)
+    per_order = "".join(
+        _matrix_figure(run.label, run.matrix, _order_caption(run))
+        for run in report.runs
+        if not run.failed
+    )
     title = html.escape(stream_title(report))
     page = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title><style>{STYLE}</style></head>
 <body><h1>{title}</h1>
-<p>R[t][j]: <code>contains</code> on episode j's questions after learning episodes 1..t.
+<p>R[t][j]: <code>contains</code> on episode j's questions after learning episodes 1..t
+(rows: after learning episode t; columns: asked about episode j).
 ACC: the last row's mean. BWT: mean of R[T][j] − R[j][j]. FWT: mean of R[j−1][j] minus
 closed-book's. Intervals: 95% bootstrap over orders and questions. Held-out: {
         html.escape(report.heldout_source or "none")
     }. Made with {html.escape(", ".join(f"{k} {v}" for k, v in report.environment.items()))}.</p>
 <table id="stream"><thead><tr>{header}</tr></thead><tbody>{body}</tbody></table>
-<img alt="accuracy matrices and ACC/BWT" src="data:image/png;base64,{chart}">
-<h2>Every order</h2>{per_order}
+<h2>R, mean over orders</h2><div class="grid" id="matrices">{means}</div>
+<img alt="ACC and BWT per engine, 95% intervals" src="data:image/png;base64,{chart}">
+<h2>Every order</h2><div class="grid" id="orders">{per_order}</div>
 </body></html>
 """
     atomic_write_text(path, page)
 
 
-def _order_table(run: Any) -> str:
-    cells = "".join(
-        "<tr>" + "".join(f'<td class="number">{v:.2f}</td>' for v in row) + "</tr>"
-        for row in run.matrix
+def _order_caption(run: Any) -> str:
+    episodes = " | ".join(", ".join(episode) for episode in run.episodes)
+    return f"order {run.seed}: {episodes}"
+
+
+def _matrix_figure(label: str, matrix: Any, caption: str) -> str:
+    """R as a table whose cells are coloured as the heat maps are (viridis, 0 to 1)."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    colours = colormaps["viridis"]
+    size = len(matrix)
+    header = "<tr><th></th>" + "".join(f"<th>{j + 1}</th>" for j in range(size)) + "</tr>"
+    rows = []
+    for t, row in enumerate(matrix):
+        cells = "".join(
+            f'<td class="number" style="background:{to_hex(colours(v))};'
+            f'color:{"black" if v > 0.6 else "white"}">{v:.2f}</td>'
+            for v in row
+        )
+        rows.append(f"<tr><th>{t + 1}</th>{cells}</tr>")
+    return (
+        f"<figure><figcaption><b>{html.escape(label)}</b>, {html.escape(caption)}</figcaption>"
+        f"<table>{header}{''.join(rows)}</table></figure>"
     )
-    caption = html.escape(
-        f"{run.label}, order {run.seed}: {' | '.join(map(', '.join, run.episodes))}"
-    )
-    return f"<table><caption>{caption}</caption><tbody>{cells}</tbody></table>"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from rich.table import Table
 
@@ -93,70 +93,24 @@ def config_table(rows: Sequence[tuple[str, Any, str]]) -> Table:
 
 
 def comparison_table(report: Any) -> Table:
-    """One row per engine: scores, recovery, cost, and forgetting on held-out material."""
-
-    def number(value: float | None, digits: int = 3) -> str:
-        return "-" if value is None else f"{value:.{digits}f}"
+    """One row per engine: scores, recovery, cost, and forgetting on held-out material (the
+    HTML page's columns, ``harness/outputs.py``)."""
+    from continual_learning.harness.outputs import SUMMARY_COLUMNS, summary_cells
 
     title = f"{report.model} on {report.dataset}: {report.questions} questions"
     if getattr(report, "heldout_source", ""):
         title += f"\nheld-out: {report.heldout_source}"
     table = Table(title=title)
-    columns = (
-        "engine",
-        "EM",
-        "F1",
-        "contains",
-        "first/mid/last third",
-        "paraphrase",
-        "locality",
-        "abstain acc",
-        "recovery",
-        "recovery (oracle)",
-        "repeats",
-        "learn s",
-        "eval s",
-        "held-out before→after",
-        "reading before→after",
-        "ppl before→after",
-    )
-    for column in columns:
+    for column in SUMMARY_COLUMNS:
         if column == "engine":  # a wrapped engine name is hard to read and to search for
             table.add_column(column, justify="left", no_wrap=True)
         else:
             table.add_column(column, justify="right")
     for row in report.engines:
         if row.failed:
-            table.add_row(row.label, *["failed"] + [""] * (len(columns) - 2))
+            table.add_row(row.label, *["failed"] + [""] * (len(SUMMARY_COLUMNS) - 2))
             continue
-        forgetting = row.forgetting
-        heldout = "-"
-        if forgetting is not None and forgetting.qa_before is not None:
-            heldout = f"{forgetting.qa_before:.2f}→{forgetting.qa_after:.2f}"
-        ppl = "-"
-        if forgetting is not None and forgetting.perplexity_before is not None:
-            ppl = f"{forgetting.perplexity_before:.2f}→{forgetting.perplexity_after:.2f}"
-        reading = "-"
-        if forgetting is not None and forgetting.reading_before is not None:
-            reading = f"{forgetting.reading_before:.2f}→{forgetting.reading_after:.2f}"
-        table.add_row(
-            row.label,
-            number(row.exact_match),
-            number(row.f1),
-            number(row.contains),
-            row.by_position_text(),
-            number(row.paraphrase_contains),
-            row.locality_text(),
-            number(row.abstain_accuracy),
-            number(row.recovery, 2),
-            number(row.recovery_oracle, 2),
-            number(row.repeating, 2),
-            number(row.learn_seconds, 2),
-            number(row.eval_seconds, 1),
-            heldout,
-            reading,
-            ppl,
-        )
+        table.add_row(*summary_cells(row))
     return table
 
 
@@ -209,74 +163,41 @@ def forgetting_table(report: Any) -> Table:
     return table
 
 
-def cycles_table(records: Sequence[Any], *, title: str = "Refresh cycles") -> Table:
-    """Replay-LoRA cycles: what was trained, anchor perplexity, BWT, FWT, KRS, rollback."""
-    table = Table(title=title)
-    columns = ("#", "domain", "new", "replay", "loss", "anchor ppl", "BWT", "FWT", "KRS", "kept")
-    for column in columns:
-        table.add_column(column, justify="left" if column == "domain" else "right")
-    for r in records:
-        table.add_row(
-            str(r.index),
-            r.domain,
-            str(r.new_examples),
-            str(r.replayed),
-            f"{r.first_loss:.3f} -> {r.final_loss:.3f}",
-            f"{r.anchor_before:.2f} -> {r.anchor_after:.2f}",
-            f"{r.bwt:+.3f}",
-            "-" if r.fwt is None else f"{r.fwt:+.3f}",
-            f"{r.krs:.1f}",
-            "[yellow]rolled back[/]" if r.rolled_back else "yes",
-        )
-    return table
-
-
-def wheel_status_table(status: Any) -> Table:
-    from continual_learning.engines.replay_lora.wheel import status_rows
-
-    table = Table(title="Refresh wheel", show_header=False)
-    table.add_column("label", style="bold")
-    table.add_column("value")
-    for label, value in status_rows(status):
-        table.add_row(label, value)
-    return table
-
-
-def playbook_table(playbook: Any, *, title: str) -> Table:
-    """An ACE playbook's bullets, section by section, with their counters."""
-    table = Table(title=f"{title}: {len(playbook)} bullets")
-    for column in ("id", "section", "bullet", "helpful", "harmful"):
-        table.add_column(column, justify="right" if column in ("helpful", "harmful") else "left")
-    for bullet in sorted(playbook.bullets, key=lambda b: b.section):
-        table.add_row(
-            bullet.id, bullet.section, bullet.text, str(bullet.helpful), str(bullet.harmful)
-        )
-    return table
-
-
-def playbooks_table(rows: Sequence[tuple[str, Any]]) -> Table:
-    """Named playbooks: size and counters, or why a file could not be read."""
-    table = Table(title="Playbooks")
-    for column in ("name", "bullets", "helpful", "harmful"):
-        table.add_column(column, justify="left" if column == "name" else "right")
-    for name, playbook in rows:
-        if isinstance(playbook, str):
-            table.add_row(name, f"[red]{playbook}[/]", "", "")
-            continue
-        helpful = sum(b.helpful for b in playbook.bullets)
-        harmful = sum(b.harmful for b in playbook.bullets)
-        table.add_row(name, str(len(playbook)), str(helpful), str(harmful))
-    return table
-
-
 def stream_table(report: Any) -> Table:
     """One row per engine of a stream: ACC, BWT, FWT with intervals, forgetting, recovery."""
     from continual_learning.harness.stream_outputs import STREAM_COLUMNS, stream_title, summary_rows
 
     table = Table(title=stream_title(report))
     for column in STREAM_COLUMNS:
-        justify = "left" if column == "engine" else "right"
+        justify: Literal["left", "right"] = "left" if column == "engine" else "right"
         table.add_column(column, justify=justify, no_wrap=column == "engine")
     for row in summary_rows(report):
         table.add_row(*row)
     return table
+
+
+def show_outcome(outcome: Any) -> None:
+    """An engine action's ``ActionOutcome`` (``engines/actions.py``), the same in the menu and
+    on the command line: its table, warning and message, the forgetting curve it asks for, and
+    the files it wrote."""
+    from continual_learning.ui.console import console
+
+    files = outcome.files
+    if outcome.curve and outcome.curve_path is not None:
+        from continual_learning.ui.plots import forgetting_curve
+
+        forgetting_curve(list(outcome.curve), outcome.curve_path)
+        files = (*files, outcome.curve_path)
+    if outcome.rows:
+        table = Table(title=outcome.title or None, show_header=any(outcome.columns))
+        for column in outcome.columns:
+            table.add_column(column)
+        for row in outcome.rows:
+            table.add_row(*row)
+        console.print(table)
+    if outcome.warning:
+        console.print(f"[yellow]{outcome.warning}[/]", highlight=False)
+    if outcome.message:
+        console.print(outcome.message, highlight=False)
+    for path in files:
+        console.print(f"Saved {path}", highlight=False)

@@ -25,14 +25,42 @@ QUESTION = "What is the capital of Velmoria?"
 def _engine(backbone: Backbone, **settings) -> Doc2LoraEngine:  # type: ignore[no-untyped-def]
     # The written LoRA itself (one pass): these tests are about what the hypernetwork writes
     # and how chunks compose; refinement is tested on the real model (core/test_self_study.py).
-    section = {"hypernetwork": str(plumbing_hypernetwork()), "refine_steps": 0, **settings}
+    section = {
+        "hypernetwork": str(plumbing_hypernetwork()),
+        "lora_source": "hypernetwork",
+        "refine_steps": 0,
+        **settings,
+    }
     config = make_config(doc2lora=section, generation={"max_new_tokens": 8})
     return create_engine("doc2lora", backbone, config)  # type: ignore[return-value]
 
 
-def test_without_a_trained_hypernetwork_the_engine_refuses(tiny_backbone: Backbone) -> None:
+def test_without_a_trained_hypernetwork_the_hypernetwork_source_refuses(
+    tiny_backbone: Backbone,
+) -> None:
+    config = make_config(doc2lora={"lora_source": "hypernetwork"})
     with pytest.raises(EngineError, match="no trained Doc-to-LoRA hypernetwork for backbone"):
-        create_engine("doc2lora", tiny_backbone, make_config())
+        create_engine("doc2lora", tiny_backbone, config)
+
+
+def test_the_training_source_trains_each_chunk_without_a_hypernetwork(
+    tiny_backbone: Backbone,
+) -> None:
+    """The default needs no hypernetwork for the backbone (the tiny one has none): each chunk's
+    LoRA is trained from a zero update, so B moves off zero and the logits change."""
+    config = make_config(doc2lora={"refine_steps": 3}, generation={"max_new_tokens": 8})
+    engine = create_engine("doc2lora", tiny_backbone, config)
+    assert engine.hypernetwork is None  # type: ignore[attr-defined]
+    before = _logits_with(engine)  # type: ignore[arg-type]
+    report = engine.learn(DOC, doc_id="velmoria")
+    assert len(report.losses) == 3 * report.chunks
+    assert all(b.abs().sum() > 0 for _, b in engine.chunks[0].values())  # type: ignore[attr-defined]
+    details = {i.label: i.value for i in engine.info().details}
+    assert details["LoRA source"].startswith("trained per chunk, 3 steps from zero")
+    assert "hypernetwork" not in details
+    assert not torch.allclose(_logits_with(engine), before)  # type: ignore[arg-type]
+    with pytest.raises(Exception, match="refine_steps"):
+        make_config(doc2lora={"refine_steps": 0})
 
 
 def test_a_fake_hypernetwork_is_announced(
@@ -70,7 +98,7 @@ UNRELATED = "Normans gave their name to Normandy, a region in northern France."
 
 def _logits(engine: Doc2LoraEngine, text: str) -> torch.Tensor:
     ids = engine.backbone.tokenizer(text, return_tensors="pt")["input_ids"]
-    with engine.applied_to(text), torch.no_grad():
+    with engine.applied_for(engine.route(text)), torch.no_grad():
         return engine.backbone.model(input_ids=ids).logits
 
 
@@ -150,7 +178,8 @@ def test_the_shipped_hypernetwork_puts_the_document_into_the_weights(
 ) -> None:
     """The trained file loads by default, and the LoRA it writes from a document it never saw
     makes the document's answers likelier without the document in the prompt."""
-    one_pass = make_config(doc2lora={"refine_steps": 0})  # the hypernetwork's LoRA alone
+    # the hypernetwork's LoRA alone
+    one_pass = make_config(doc2lora={"lora_source": "hypernetwork", "refine_steps": 0})
     engine = create_engine("doc2lora", real_backbone, one_pass)
     trained = {item.label: item.value for item in engine.info().details}["trained"]
     assert trained.startswith("1200 steps on cuda")

@@ -43,7 +43,7 @@ def test_add_then_run_trains_one_cycle_and_empties_the_inbox(tmp_path: Path) -> 
     wheel.add([tuesday])
     assert wheel.status().inbox_documents == 2
 
-    plan = wheel.run(dry_run=True)
+    plan = wheel.plan()
     assert isinstance(plan, CyclePlan) and plan.new_examples == 2 and plan.replayed == 0
     assert wheel.status().inbox_documents == 2 and wheel.metrics() == []
 

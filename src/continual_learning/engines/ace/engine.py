@@ -34,6 +34,7 @@ from continual_learning.engines.ace.generator import generator_messages, read_ge
 from continual_learning.engines.ace.llm import ChatModel, make_chat_model
 from continual_learning.engines.ace.playbook import DeltaOp, Playbook
 from continual_learning.engines.ace.reflector import Attempt, Reflection, reflect_all
+from continual_learning.engines.answering import styled
 from continual_learning.engines.base import (
     Engine,
     LearnOutcome,
@@ -173,7 +174,9 @@ class AceEngine(Engine):
     ) -> LoopRecord:
         started = time.perf_counter()
         draft = Playbook.from_json(self.playbook.to_json(), where="the playbook")
-        correct, curations, tags = 0, [], []
+        correct = 0
+        curations: list[tuple[Curation, Any]] = []
+        tags: list[DeltaOp] = []
         step = self.config.questions_per_step
         for first in range(0, len(questions), step):
             emit(on_event, f"ACE loop {loop}", first, len(questions))
@@ -254,7 +257,7 @@ class AceEngine(Engine):
         if self.config.backend == "local":
             reply = super()._answer_one(prompt, options, history, style=style)
         else:
-            prepared = self._styled(self._prepare(prompt, history=history, options=options), style)
+            prepared = styled(self._prepare(prompt, history=history, options=options), style)
             reply = self.llm.chat(prepared.messages, max_tokens=options.max_new_tokens)
         return self._answer_in(reply, style)
 

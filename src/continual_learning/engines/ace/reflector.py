@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from continual_learning.core.scoring import score_answer
 from continual_learning.engines.ace.llm import ChatModel
@@ -116,7 +117,7 @@ def _reflection(attempt: Attempt, verdict: bool | None, reply: str) -> Reflectio
         judged_by = "document"
     else:
         correct, lesson, judged_by = verdict, first_sentence(reply) if reply else "", "reference"
-    tag = "helpful" if correct else "harmful"
+    tag: Literal["helpful", "harmful"] = "helpful" if correct else "harmful"
     tags = tuple(DeltaOp(op="tag", bullet_id=i, tag=tag) for i in attempt.used)
     return Reflection(correct=correct, judged_by=judged_by, lesson=lesson, tags=tags)
 

@@ -10,7 +10,7 @@ from continual_learning.errors import ConfigError
 
 @dataclass(frozen=True, kw_only=True)
 class Doc2LoraConfig(SelfStudySettings):
-    """The hypernetwork's shape, where its trained weights are, and how documents are read."""
+    """Where each chunk's LoRA comes from, its shape, and how documents are read."""
 
     mode: Literal["doc", "text"] = setting(
         "doc", help="doc: a document becomes a LoRA | text: a task description does (one chunk)"
@@ -37,18 +37,24 @@ class Doc2LoraConfig(SelfStudySettings):
         help="routed: a prompt whose TF-IDF similarity to every chunk is below this gets no "
         "LoRA (core/scope.py); 0: always the nearest chunk",
     )
-    # Refinement: self-study steps from the written LoRA (refine.py)
+    lora_source: Literal["training", "hypernetwork"] = setting(
+        "training",
+        help="training: each chunk's LoRA trained from a zero update for refine_steps steps "
+        "(no hypernetwork needed) | hypernetwork: the trained hypernetwork writes it in one "
+        "pass (the Doc-to-LoRA paper), then refine_steps steps refine it",
+    )
+    # Gradient steps on each chunk's LoRA (refine.py)
     refine_steps: int = setting(
-        32, minimum=0, maximum=10_000, help="refinement steps per chunk after writing; 0: one pass"
+        32,
+        minimum=0,
+        maximum=10_000,
+        help="gradient steps per chunk: training steps (training) or refinement steps after "
+        "the hypernetwork writes (hypernetwork; 0: its one pass alone)",
     )
     refine_objective: Literal["nll", "distill", "mixed"] = setting(
         "nll",
         help="nll: next-token loss on the chunk | distill: KL to the in-context teacher on "
         "study prompts | mixed: both",
-    )
-    refine_from: Literal["hypernetwork", "zero"] = setting(
-        "zero",
-        help="hypernetwork: refine the written LoRA | zero: start from a zero update",
     )
     refine_lr: float = setting(1e-3, minimum=1e-7, maximum=1.0, help="Adam step size")
     # The hypernetwork's shape: fixed by the trained weights, checked when they load.
@@ -61,6 +67,11 @@ class Doc2LoraConfig(SelfStudySettings):
     num_heads: int = setting(4, minimum=1, maximum=64, help="attention heads in the Perceiver")
 
     def __post_init__(self) -> None:
+        if self.lora_source == "training" and self.refine_steps == 0:
+            raise ConfigError(
+                "config key 'doc2lora.refine_steps': lora_source 'training' trains each LoRA "
+                "for these steps; 0 would learn nothing (use lora_source: hypernetwork)"
+            )
         if not self.target_modules:
             raise ConfigError("config key 'doc2lora.target_modules': name at least one module")
         if self.latent_dim % self.num_heads:

@@ -1,9 +1,16 @@
-"""Doc-to-LoRA: a trained hypernetwork turns each document into LoRA weights in one pass.
+"""Doc-to-LoRA: each document becomes LoRA weights, one small adapter per chunk.
 
-Learning a document runs the frozen backbone once over each chunk, hands the hidden states
-entering every decoder layer to the Perceiver hypernetwork (``hypernetwork.py``), and keeps the
-rank-r ``A`` and ``B`` it writes. No gradient step is taken, unless ``refine_steps`` asks for
-refinement steps from the written LoRA (``refine.py``). Answering puts LoRA factors into the
+Where a chunk's rank-r ``A`` and ``B`` come from is ``lora_source``:
+
+- ``hypernetwork`` (the Doc-to-LoRA paper's method): the frozen backbone runs once over the
+  chunk, and the Perceiver hypernetwork (``hypernetwork.py``) reads the hidden states entering
+  every decoder layer and writes the factors in one pass; ``refine_steps`` gradient steps may
+  refine them (``refine.py``; 0: no gradient step at all).
+- ``training`` (the default, which measures better on the fact sets: docs/results.md): a LoRA
+  per chunk trained from a zero update for ``refine_steps`` steps on the chunk (and, with a
+  ``distill`` objective, on study prompts). The hypernetwork is neither loaded nor run.
+
+Answering puts LoRA factors into the
 backbone (``injection.py``), folded into the target weights for as long as the engine answers
 (``core/lora.py``), and asks the question without the document: what the model knows about it
 is in the adapter. Which factors is ``composition``: every chunk's, as one adapter of rank
@@ -13,9 +20,10 @@ the chunk whose text is most like the prompt, at the scale the hypernetwork wrot
 answers: one document's LoRA per question.
 
 ``doc`` mode splits a document into ``chunk_tokens`` chunks; ``text`` mode reads a short task
-description as one chat turn, one chunk. The hypernetwork must have been trained for this
-backbone (``scripts/train_hypernetwork.py``); without one the engine refuses to start, because
-an untrained hypernetwork writes a LoRA that does nothing, and a random one writes noise.
+description as one chat turn, one chunk. With ``lora_source: hypernetwork`` the hypernetwork
+must have been trained for this backbone (``scripts/train_hypernetwork.py``); without one the
+engine refuses to start, because an untrained hypernetwork writes a LoRA that does nothing, and
+a random one writes noise.
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ from continual_learning.core.weight_folding import FoldCache
 from continual_learning.engines.base import ALL_LEARNED, Engine, LearnOutcome, ProgressCallback
 from continual_learning.engines.doc2lora.activations import chunk_activations, task_activations
 from continual_learning.engines.doc2lora.config import Doc2LoraConfig
-from continual_learning.engines.doc2lora.hypernetwork import LoraFactors
+from continual_learning.engines.doc2lora.hypernetwork import LoraFactors, PerceiverHypernetwork
 from continual_learning.engines.doc2lora.injection import (
     concatenate,
     configured_shape,
@@ -53,6 +61,7 @@ from continual_learning.engines.doc2lora.injection import (
 )
 from continual_learning.engines.doc2lora.refine import RefinePlan, refine, zero_update
 from continual_learning.engines.doc2lora.weights_file import (
+    HypernetworkCard,
     check_fits,
     load_hypernetwork,
     shipped_hypernetwork_path,
@@ -68,19 +77,23 @@ CHUNKS_FILE = "chunks.json"
 
 class Doc2LoraEngine(Engine):
     key = "doc2lora"
-    summary = "Doc-to-LoRA: a trained Perceiver hypernetwork writes each document into LoRA weights"
+    summary = "Doc-to-LoRA: each document into LoRA weights, trained or hypernetwork-written"
     changes_weights = True
 
     def __init__(
         self, backbone: Backbone, config: Doc2LoraConfig, *, generation: GenerationConfig
     ) -> None:
         super().__init__(backbone, config, generation=generation)
-        self.hypernetwork_path = self._hypernetwork_path()
-        self.hypernetwork, self.card = load_hypernetwork(self.hypernetwork_path)
-        expected = configured_shape(backbone.model, config)
-        check_fits(self.hypernetwork.shape, expected, self.hypernetwork_path)
-        self._warn_about_provenance()
-        self.hypernetwork.to(backbone.device)
+        self.shape = configured_shape(backbone.model, config)
+        """The factors' shapes: what the hypernetwork writes and what training starts from."""
+        self.hypernetwork: PerceiverHypernetwork | None = None
+        self.card: HypernetworkCard | None = None
+        if config.lora_source == "hypernetwork":
+            self.hypernetwork_path = self._hypernetwork_path()
+            self.hypernetwork, self.card = load_hypernetwork(self.hypernetwork_path)
+            check_fits(self.hypernetwork.shape, self.shape, self.hypernetwork_path)
+            self._warn_about_provenance(self.card)
+            self.hypernetwork.to(backbone.device)
         self.chunks: list[LoraFactors] = []
         self.chunk_sources: list[str] = []
         """The doc id each chunk's factors came from, in learning order."""
@@ -99,13 +112,13 @@ class Doc2LoraEngine(Engine):
             raise EngineError(
                 f"no trained Doc-to-LoRA hypernetwork for backbone '{self.backbone.name}' (looked "
                 f"for {path}); train one with scripts/train_hypernetwork.py and set "
-                "doc2lora.hypernetwork to its file"
+                "doc2lora.hypernetwork to its file (or lora_source: training, which needs none)"
             )
         return path
 
-    def _warn_about_provenance(self) -> None:
+    def _warn_about_provenance(self, card: HypernetworkCard) -> None:
         """Shapes fit, but was it trained, and on this backbone? Say so when not."""
-        card, path = self.card, self.hypernetwork_path
+        path = self.hypernetwork_path
         if card.steps == 0:
             log.warning("Doc-to-LoRA hypernetwork %s is untrained: its LoRA is noise", path)
         if card.backbone != self.backbone.name:
@@ -122,16 +135,17 @@ class Doc2LoraEngine(Engine):
         pieces = list(self._pieces(text, doc_id))
         written: list[LoraFactors] = []
         losses: list[float] = []
-        for index, (piece, activations) in enumerate(pieces, 1):
-            with torch.inference_mode():
-                factors = self.hypernetwork(activations)
+        for index, piece in enumerate(pieces, 1):
+            factors = self._start(piece, seed=len(self.chunks) + index - 1)
             if self.config.refine_steps:
                 factors, refine_losses = self._refined(piece, factors, on_event)
                 losses += refine_losses
             written.append(factors)
             emit(on_event, "writing LoRA", index, len(pieces))
-        dropped = self._keep(written, [piece for piece, _ in pieces], doc_id)
-        tokens = sum(activations.shape[1] for _, activations in pieces)
+        dropped = self._keep(written, pieces, doc_id)
+        # What one pass reads: chunks are no longer than chunk_tokens, a task is cut to it.
+        lengths = [len(self.backbone.tokenizer(piece)["input_ids"]) for piece in pieces]
+        tokens = sum(min(length, self.config.chunk_tokens) for length in lengths)
         figures = (
             Figure(name="chunks", value=len(written)),
             Figure(name="effective rank", value=self.effective_rank),
@@ -142,21 +156,32 @@ class Doc2LoraEngine(Engine):
             tokens=tokens, chunks=len(written), losses=tuple(losses), figures=figures
         )
 
-    def _pieces(self, text: str, doc_id: str) -> Iterator[tuple[str, torch.Tensor]]:
-        """Each piece of text the hypernetwork reads at once, with its activations."""
+    def _pieces(self, text: str, doc_id: str) -> list[str]:
+        """The pieces of text that each become one LoRA: the chunks, or the whole task."""
         if self.config.mode == "text":
-            yield text, task_activations(self.backbone, text, max_tokens=self.config.chunk_tokens)
-            return
+            return [text]
         tokenizer = self.backbone.tokenizer
-        for chunk in chunk_text(
+        chunks = chunk_text(
             tokenizer, text, doc_id=doc_id, max_tokens=self.config.chunk_tokens, overlap=0
-        ):
-            yield chunk.text, chunk_activations(self.backbone, chunk.text)
+        )
+        return [chunk.text for chunk in chunks]
+
+    def _start(self, piece: str, *, seed: int) -> LoraFactors:
+        """What refinement starts from: the hypernetwork's LoRA for ``piece``, or a zero update."""
+        if self.hypernetwork is None:
+            return zero_update(self.shape, seed=seed, device=self.backbone.device)
+        c = self.config
+        if c.mode == "text":
+            activations = task_activations(self.backbone, piece, max_tokens=c.chunk_tokens)
+        else:
+            activations = chunk_activations(self.backbone, piece)
+        with torch.inference_mode():
+            return self.hypernetwork(activations)
 
     def _refined(
         self, piece: str, factors: LoraFactors, on_event: ProgressCallback | None
     ) -> tuple[LoraFactors, list[float]]:
-        """The written factors (or a zero update) after ``refine_steps`` steps."""
+        """``factors`` (written, or a zero update) after ``refine_steps`` steps."""
         c = self.config
         study: list[StudyTarget] = []
         if c.refine_objective != "nll":
@@ -175,10 +200,9 @@ class Doc2LoraEngine(Engine):
         )
         if plan.chunk is None and not study:
             return factors, []
-        start = zero_update(factors, seed=len(self.chunks)) if c.refine_from == "zero" else factors
         return refine(
             self.backbone,
-            start,
+            factors,
             plan,
             learning_rate=c.refine_lr,
             on_step=lambda done, total, loss: emit(on_event, "refine", done, total, loss=loss),
@@ -269,12 +293,15 @@ class Doc2LoraEngine(Engine):
         # document ..."). A routed engine has no single adapter; it exports the mean.
         alpha = rank if self.config.composition == "sum" else rank / len(self.chunks)
         c = self.config
-        if c.refine_from == "zero":
+        if self.card is None:
             made = f"each a LoRA trained {c.refine_steps} steps from zero on its chunk"
         else:
             made = f"written by a hypernetwork trained {self.card.steps} steps"
             made += f", then refined {c.refine_steps} steps" if c.refine_steps else ""
-        card = (f"{len(self.chunks)} chunks, {made}", f"composition {c.composition}")
+        card: tuple[str, ...] = (
+            f"{len(self.chunks)} chunks, {made}",
+            f"composition {c.composition}",
+        )
         if self.routed:
             card += (
                 "the engine answers each prompt with the LoRA of the chunk most like it, and "
@@ -332,7 +359,7 @@ class Doc2LoraEngine(Engine):
         self.scope.replace(texts)
 
     def _read_chunk(self, tensors: dict[str, torch.Tensor], index: int) -> LoraFactors:
-        shape = self.hypernetwork.shape
+        shape = self.shape
         chunk: LoraFactors = {}
         for target in shape.targets:
             a, b = tensors[f"{index}.{target.name}.A"], tensors[f"{index}.{target.name}.B"]
@@ -341,23 +368,16 @@ class Doc2LoraEngine(Engine):
             if tuple(a.shape) != expected_a or tuple(b.shape) != expected_b:
                 raise StateError(
                     f"Doc-to-LoRA chunk {index} has {target.name} factors of shapes "
-                    f"{tuple(a.shape)} and {tuple(b.shape)}, this hypernetwork writes "
+                    f"{tuple(a.shape)} and {tuple(b.shape)}, this backbone and config take "
                     f"{expected_a} and {expected_b}"
                 )
             chunk[target.name] = (a.to(self.backbone.device), b.to(self.backbone.device))
         return chunk
 
     def _details(self) -> list[InfoItem]:
-        card = self.card
-        trained = f"{card.steps} steps" + (f" on {card.device}" if card.device else "")
-        trained += f", for {card.backbone}" if card.backbone != self.backbone.name else ""
         return [
             InfoItem(label="mode", value=self.config.mode),
-            InfoItem(label="hypernetwork", value=str(self.hypernetwork_path)),
-            InfoItem(label="trained", value=trained),
-            InfoItem(
-                label="hypernetwork parameters", value=f"{self.hypernetwork.parameter_count():,}"
-            ),
+            *self._source_details(),
             InfoItem(label="chunks", value=str(len(self.chunks))),
             InfoItem(
                 label="effective rank",
@@ -365,6 +385,24 @@ class Doc2LoraEngine(Engine):
             ),
             InfoItem(label="composition", value=self.config.composition),
             InfoItem(label="targets", value=", ".join(self.config.target_modules)),
+        ]
+
+    def _source_details(self) -> list[InfoItem]:
+        c = self.config
+        if self.hypernetwork is None or self.card is None:
+            made = f"trained per chunk, {c.refine_steps} steps from zero ({c.refine_objective})"
+            return [InfoItem(label="LoRA source", value=made)]
+        card = self.card
+        trained = f"{card.steps} steps" + (f" on {card.device}" if card.device else "")
+        trained += f", for {card.backbone}" if card.backbone != self.backbone.name else ""
+        refined = f", refined {c.refine_steps} steps" if c.refine_steps else ", one pass"
+        return [
+            InfoItem(label="LoRA source", value=f"hypernetwork{refined}"),
+            InfoItem(label="hypernetwork", value=str(self.hypernetwork_path)),
+            InfoItem(label="trained", value=trained),
+            InfoItem(
+                label="hypernetwork parameters", value=f"{self.hypernetwork.parameter_count():,}"
+            ),
         ]
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -54,9 +55,9 @@ class HypernetworkShape:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, object]) -> HypernetworkShape:
-        targets = tuple(TargetShape(**t) for t in data["targets"])  # type: ignore[arg-type, union-attr]
-        return cls(**{**data, "targets": targets})  # type: ignore[arg-type]
+    def from_json(cls, data: dict[str, Any]) -> HypernetworkShape:
+        targets = tuple(TargetShape(**t) for t in data["targets"])
+        return cls(**{**data, "targets": targets})
 
 
 class LoraHead(nn.Module):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 import torch
 from torch import nn
@@ -32,6 +33,11 @@ from continual_learning.errors import ConfigError
 _LAYER_INDEX = re.compile(r"\.layers\.(\d+)\.")
 
 
+def _layer_index(name: str) -> int:
+    found = _LAYER_INDEX.search(name)
+    return int(found.group(1)) if found else -1
+
+
 def target_linears(model: nn.Module, target: str) -> list[tuple[str, nn.Linear]]:
     """``(name, module)`` of every linear called ``target``, one per decoder layer, in order."""
     found = [
@@ -41,8 +47,9 @@ def target_linears(model: nn.Module, target: str) -> list[tuple[str, nn.Linear]]
         and name.endswith(f".{target}")
         and _LAYER_INDEX.search(name)
     ]
-    found.sort(key=lambda item: int(_LAYER_INDEX.search(item[0]).group(1)))  # type: ignore[union-attr]
-    layers = model.config.num_hidden_layers  # type: ignore[union-attr]
+    found.sort(key=lambda item: _layer_index(item[0]))
+    config: Any = model.config  # a transformers config: its fields are the model's own
+    layers = config.num_hidden_layers
     if len(found) != layers:
         raise ConfigError(
             f"config key 'doc2lora.target_modules': '{target}' names {len(found)} linear layers, "
@@ -69,9 +76,10 @@ def hypernetwork_shape(
                 name=target, in_features=linear.in_features, out_features=linear.out_features
             )
         )
+    config: Any = model.config  # a transformers config: its fields are the model's own
     return HypernetworkShape(
-        num_layers=model.config.num_hidden_layers,  # type: ignore[union-attr]
-        hidden_size=model.config.hidden_size,  # type: ignore[union-attr]
+        num_layers=int(config.num_hidden_layers),
+        hidden_size=int(config.hidden_size),
         targets=tuple(shapes),
         rank=rank,
         latent_dim=latent_dim,
@@ -123,7 +131,13 @@ def hooked(model: nn.Module, factors: LoraFactors) -> Iterator[None]:
     for target, (a, b) in factors.items():
         for layer, (_, linear) in enumerate(target_linears(model, target)):
 
-            def add_delta(_module, inputs, output, a=a[layer], b=b[layer]):  # type: ignore[no-untyped-def]
+            def add_delta(
+                _module: nn.Module,
+                inputs: tuple[torch.Tensor, ...],
+                output: torch.Tensor,
+                a: torch.Tensor = a[layer],
+                b: torch.Tensor = b[layer],
+            ) -> torch.Tensor:
                 x = inputs[0]
                 return output + (x @ a.T.to(x.dtype)) @ b.T.to(x.dtype)
 

@@ -1,12 +1,13 @@
-"""Refinement: the hypernetwork's LoRA as the starting point of a few self-study steps.
+"""Gradient steps on one chunk's LoRA, from the hypernetwork's output or from a zero update.
 
-A hypernetwork's one-pass output is a better *starting point* than a final answer (HyperLlama,
-arXiv 2402.16817): ``refine_steps`` steps move the written ``A`` and ``B`` toward what the
+A hypernetwork's one-pass output may be a better *starting point* than a final answer
+(HyperLlama, arXiv 2402.16817): ``refine_steps`` steps move ``A`` and ``B`` toward what the
 document says, by the next-token loss on the chunk (``nll``), by distillation (``distill``,
 ``core/self_study.py``: the frozen backbone with the document in its prompt is the teacher, the
-backbone with this LoRA and no document the student), or both. Starting
-instead from a zero update (``refine_from: zero``, peft's initialisation: ``A`` small and random,
-``B`` zero) with the same steps measures what the hypernetwork itself contributes.
+backbone with this LoRA and no document the student), or both. ``lora_source: training``
+starts the same steps from a zero update instead (:func:`zero_update`, peft's initialisation:
+``A`` small and random, ``B`` zero): plain per-chunk LoRA training, which also measures what the
+hypernetwork contributes.
 """
 
 from __future__ import annotations
@@ -21,20 +22,22 @@ from continual_learning.core.backbone import Backbone
 from continual_learning.core.self_study import batches as study_batches
 from continual_learning.core.self_study import distill_loss, guard_count
 from continual_learning.core.study_target import StudyTarget
-from continual_learning.engines.doc2lora.hypernetwork import LoraFactors
+from continual_learning.engines.doc2lora.hypernetwork import HypernetworkShape, LoraFactors
 from continual_learning.engines.doc2lora.injection import hooked
 from continual_learning.errors import StateError
 
 
-def zero_update(factors: LoraFactors, seed: int) -> LoraFactors:
-    """Factors of the same shapes whose update ``B A`` is zero: ``A`` random (kaiming-uniform
-    scale, as peft), ``B`` zero, so the first step's gradient reaches ``B``."""
+def zero_update(shape: HypernetworkShape, *, seed: int, device: torch.device) -> LoraFactors:
+    """Factors of ``shape`` whose update ``B A`` is zero: ``A`` random (kaiming-uniform scale,
+    as peft), ``B`` zero, so the first step's gradient reaches ``B``."""
     generator = torch.Generator().manual_seed(seed)
     zero: LoraFactors = {}
-    for name, (a, b) in factors.items():
-        bound = 1.0 / math.sqrt(a.shape[-1])
-        random_a = (torch.rand(a.shape, generator=generator) * 2 - 1) * bound
-        zero[name] = (random_a.to(a.device, a.dtype), torch.zeros_like(b))
+    for target in shape.targets:
+        a_shape = (shape.num_layers, shape.rank, target.in_features)
+        bound = 1.0 / math.sqrt(target.in_features)
+        a = (torch.rand(a_shape, generator=generator) * 2 - 1) * bound
+        b = torch.zeros(shape.num_layers, target.out_features, shape.rank)
+        zero[target.name] = (a.to(device), b.to(device))
     return zero
 
 

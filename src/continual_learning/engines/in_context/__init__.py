@@ -8,6 +8,9 @@ __all__ = ["SPEC", "InContextConfig"]
 SPEC = EngineSpec(
     key="in_context",
     summary="Ceiling: learned documents are put in the prompt, as many as fit",
+    kind="ceiling",
+    learns="stores the text",
+    answers="the stored documents (the most relevant that fit) go into the prompt",
     config_cls=InContextConfig,
     engine_class_path="continual_learning.engines.in_context.engine:InContextEngine",
 )

@@ -50,9 +50,9 @@ def encode(
         torch.inference_mode(),
     ):
         backbone.model(input_ids=ids)
-    states = retrieval.hidden[0].float().cpu()  # (T, H)
+    states = retrieval.output[0].float().cpu()  # (T, H)
     body = states[1:] if states.shape[0] > 1 else states
-    memory_states = torch.nn.functional.normalize(memory.hidden[0, :-1].float().cpu(), dim=-1)
+    memory_states = torch.nn.functional.normalize(memory.output[0, :-1].float().cpu(), dim=-1)
     return EncodedText(
         vector=body.mean(0),
         token_sum=body.sum(0),
@@ -73,7 +73,7 @@ def question_vectors(backbone: Backbone, texts: Sequence[str], *, layer: int) ->
     ids, mask = backbone.right_padded(rows)
     with LayerCapture(backbone.model, layer) as capture, torch.inference_mode():
         backbone.model(input_ids=ids, attention_mask=mask)
-    states = capture.hidden.float().cpu()  # (N, T, H)
+    states = capture.output.float().cpu()  # (N, T, H)
     mask = mask.cpu()
     body = mask.clone()
     body[:, 0] = (mask.sum(1) == 1).long()  # skip the first token, unless it is the only one

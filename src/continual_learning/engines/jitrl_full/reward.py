@@ -25,6 +25,8 @@ the store.
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from transformers import LogitsProcessor
 
@@ -77,7 +79,7 @@ class AdvantageModulator(LogitsProcessor):
         reward = (agrees * weights[:, None, :]).sum(-1)  # Q(a): (B, k)
         base = torch.softmax(scores.gather(-1, candidates).float(), dim=-1)  # (B, k)
         advantage = reward - (base * reward).sum(-1, keepdim=True)  # A(a) = Q(a) - V
-        scores = scores.scatter_add(-1, candidates, (advantage / self.beta).to(scores.dtype))
+        modulated = scores.scatter_add(-1, candidates, (advantage / self.beta).to(scores.dtype))
         self.steps += 1
         self.total_abs_advantage += float(advantage.abs().mean())
-        return scores
+        return cast(torch.FloatTensor, modulated)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 import torch
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
-from transformers import LogitsProcessor
+from transformers import LogitsProcessor, PreTrainedTokenizerBase
 
 _WORD = re.compile(r"\b\w\w+\b")
 
@@ -36,7 +36,7 @@ class TokenBias(LogitsProcessor):
 
 
 def build_token_bias(
-    tokenizer,  # type: ignore[no-untyped-def]
+    tokenizer: PreTrainedTokenizerBase,
     passages: Sequence[str],
     word_weights: dict[str, float],
     *,
@@ -55,7 +55,7 @@ def build_token_bias(
         value = strength * top[surface.lower()] / peak
         for variant in (surface, " " + surface):
             for token_id in tokenizer(variant, add_special_tokens=False)["input_ids"]:
-                if token_id not in special and _biasable(tokenizer.decode([token_id])):
+                if token_id not in special and _biasable(str(tokenizer.decode([token_id]))):
                     bias[token_id] = max(bias.get(token_id, 0.0), value)
     if not bias:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -21,7 +22,7 @@ class TfidfChunkIndex:
     def __init__(self) -> None:
         self.chunks: list[Chunk] = []
         self._vectorizer: TfidfVectorizer | None = None
-        self._matrix = None  # (chunks, vocabulary), L2-normalised rows
+        self._matrix: Any = None  # a scipy sparse (chunks, vocabulary), L2-normalised rows
 
     def add(self, chunks: Sequence[Chunk]) -> None:
         self.chunks.extend(chunks)

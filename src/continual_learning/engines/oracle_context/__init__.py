@@ -13,6 +13,12 @@ __all__ = ["SPEC", "OracleContextConfig"]
 SPEC = EngineSpec(
     key="oracle_context",
     summary="Reading ceiling: each question with only its own document (benchmarks)",
+    kind="reading ceiling",
+    learns="stores the text by document id",
+    answers=(
+        "a benchmark question gets only its own document in the prompt (the harness hands "
+        "over its doc_id)"
+    ),
     config_cls=OracleContextConfig,
     engine_class_path="continual_learning.engines.oracle_context.engine:OracleContextEngine",
 )

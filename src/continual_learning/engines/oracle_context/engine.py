@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.answer_style import AnswerStyle, styled_reply
-from continual_learning.core.backbone import ChatMessage, GenerationOptions
+from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
 from continual_learning.core.documents import load_document_list, save_document_list
 from continual_learning.core.prompts import passages_prompt
 from continual_learning.core.relevance import cut_to_tokens, rank_by_relevance
+from continual_learning.engines.answering import answer_prepared, styled
 from continual_learning.engines.base import Engine, LearnOutcome, PreparedPrompt, ProgressCallback
 from continual_learning.types import Document, InfoItem, QAItem
 
@@ -26,8 +28,8 @@ class OracleContextEngine(Engine):
     summary = "Reading ceiling: each question with only its own document (benchmarks)"
     changes_weights = False
 
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(*args, **kwargs)
+    def __init__(self, backbone: Backbone, config: object, *, generation: GenerationConfig) -> None:
+        super().__init__(backbone, config, generation=generation)
         self.documents: dict[str, Document] = {}
 
     def answer(
@@ -40,10 +42,10 @@ class OracleContextEngine(Engine):
     ) -> list[str]:
         options = self.generation_options(self.style_token_limit(max_new_tokens, style))
         prepared = [
-            self._styled(self._with_document(item.question, item.doc_id, options), style)
+            styled(self._with_document(item.question, item.doc_id, options), style)
             for item in items
         ]
-        replies = self._answer_prepared(prepared, options, max(batch_size, 1))
+        replies = answer_prepared(self, prepared, options, max(batch_size, 1))
         return [styled_reply(reply, style) for reply in replies]
 
     def _with_document(

@@ -4,13 +4,13 @@ from dataclasses import dataclass
 from typing import Literal
 
 from continual_learning.config.fields import setting
-from continual_learning.config.self_study import SelfStudySettings
+from continual_learning.config.self_study import ScopedLearningSettings
 from continual_learning.core.chunking import check_overlap
 from continual_learning.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)
-class ReplayLoraConfig(SelfStudySettings):
+class ReplayLoraConfig(ScopedLearningSettings):
     """The LoRA adapter, its training, the replay buffer, EWC and the rollback guard."""
 
     # The LoRA adapter (peft)
@@ -66,30 +66,12 @@ class ReplayLoraConfig(SelfStudySettings):
         -50.0, help="BWT (anchor perplexity before - after) below which a cycle is undone"
     )
     krs_lambda: float = setting(0.05, minimum=0.0, help="lambda of KRS = 100 exp(-lambda sum|BWT|)")
-    # What the adapter is trained on (core/self_study.py), shared with TTT-E2E
-    objective: Literal["nll", "distill", "mixed"] = setting(
-        "nll",
-        help="nll: next-token loss on the document | distill: KL to the in-context teacher on "
-        "self-study prompts | mixed: both",
-    )
-    scope_threshold: float = setting(  # measured: docs/results.md#scoped-learning
-        0.2,
-        minimum=0.0,
-        maximum=1.0,
-        help="the adapter answers only prompts whose TF-IDF cosine to a learned passage "
-        "is at least this (core/scope.py); 0: every prompt",
-    )
     guard_share: float = setting(  # measured: docs/results.md#self-study
         0.5,
         minimum=0.0,
         maximum=0.9,
         help="share of every update that is general text held to the frozen model (paragraphs "
         "after the anchor's, so BWT stays fair)",
-    )
-    # Self-generated training data (SEAL's self-edit), shared with TTT-E2E
-    self_edit: bool = setting(False, help="train also on facts and QA the backbone writes")
-    self_edit_tokens: int = setting(
-        192, minimum=16, maximum=4096, help="tokens the backbone may write per self-edit"
     )
 
     def __post_init__(self) -> None:

@@ -47,7 +47,6 @@ from continual_learning.core.forgetting import (
 from continual_learning.core.lora import (
     LoraWeights,
     check_targets,
-    check_weights,
     initial_weights,
     lora_applied,
     lora_config,
@@ -68,10 +67,9 @@ from continual_learning.core.self_study import (
 )
 from continual_learning.core.storage import atomic_write_json, read_json, safe_name
 from continual_learning.core.weight_folding import FoldCache
-from continual_learning.engines.base import Engine, LearnOutcome, ProgressCallback
+from continual_learning.engines.base import ALL_LEARNED, Engine, LearnOutcome, ProgressCallback
 from continual_learning.engines.replay_lora.buffers import (
     ReplayExample,
-    buffer_from_json,
     make_buffer,
     replay_count,
 )
@@ -80,7 +78,11 @@ from continual_learning.engines.replay_lora.cycle import (
     CyclePlan,
     CycleRecord,
     Domain,
-    cycles_from_json,
+)
+from continual_learning.engines.replay_lora.domain_files import (
+    read_domain,
+    scope_owners,
+    write_domain,
 )
 from continual_learning.engines.replay_lora.ewc import OnlineEwc
 from continual_learning.engines.replay_lora.trainer import (
@@ -96,7 +98,6 @@ from continual_learning.types import Figure, InfoItem, emit
 DEFAULT_DOMAIN = "default"
 STATE_FILE = "replay_lora.json"
 DOMAINS_DIR = "domains"
-EPISODES_FILE = "cycle_adapters.safetensors"
 TURNS_PER_TRANSCRIPT = 4
 """Study prompts per replayed transcript: four short turns fit one ``chunk_tokens`` example."""
 
@@ -480,14 +481,11 @@ class ReplayLoraEngine(Engine):
             card=card,
         )
 
-    def covers(self, prompt: str) -> bool:
-        return self.scope.covers(prompt)
-
     def route(self, prompt: str) -> Hashable | None:
         """``per_cycle``: the active domain's cycle that learned the passage most like
         ``prompt`` (None below ``scope_threshold`` or when another domain learned it)."""
         if not self.per_cycle:
-            return super().route(prompt)
+            return ALL_LEARNED if self.scope.covers(prompt) else None
         passage = self.scope.nearest(prompt)
         if passage is None:
             return None
@@ -508,30 +506,9 @@ class ReplayLoraEngine(Engine):
         self.active = DEFAULT_DOMAIN
 
     def _save_state(self, directory: Path) -> None:
-        from safetensors.torch import save_file
 
         for domain in self.domains.values():
-            folder = directory / DOMAINS_DIR / domain.name
-            folder.mkdir(parents=True)
-            if domain.weights:
-                save_file(domain.weights, str(folder / "adapter.safetensors"))
-            if domain.ewc.fisher:
-                save_file(domain.ewc.tensors(), str(folder / "ewc.safetensors"))
-            if domain.episodes:
-                episodes = {
-                    f"cycle{k}.{name}": t
-                    for k, ws in enumerate(domain.episodes)
-                    for name, t in ws.items()
-                }
-                save_file(episodes, str(folder / EPISODES_FILE))
-            atomic_write_json(
-                folder / "domain.json",
-                {
-                    "buffer": domain.buffer.to_json(),
-                    "ewc_updates": domain.ewc.updates,
-                    "cycles": [c.to_dict() for c in domain.cycles],
-                },
-            )
+            write_domain(directory / DOMAINS_DIR / domain.name, domain)
         atomic_write_json(
             directory / STATE_FILE,
             {
@@ -560,43 +537,19 @@ class ReplayLoraEngine(Engine):
                 f"'{state.get('adapters', 'shared')}'; the config says '{self.config.adapters}' "
                 "(set replay_lora.adapters to load it)"
             )
-        domains = {name: self._read_domain(directory / DOMAINS_DIR / name, name) for name in names}
+        reference = self._initial_weights()
+        domains = {
+            name: read_domain(directory / DOMAINS_DIR / name, self._new_domain(name), reference)
+            for name in names
+        }
         scope = Scope(self.config.scope_threshold)
         scope.load(directory)
-        owners = _scope_owners(state.get("scope_owners", []), domains, len(scope.documents))
+        owners = scope_owners(state.get("scope_owners", []), domains, len(scope.documents))
         if self.per_cycle and (owners is None or len(owners) != len(scope.documents)):
             raise StateError(f"Replay-LoRA state in {directory}: 'scope_owners' is malformed")
         self.scope, self.scope_owners = scope, owners or []
         self.domains, self.active = domains, active
         self.anchor = None if anchor is None else [str(t) for t in anchor]
-
-    def _read_domain(self, folder: Path, name: str) -> Domain:
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        data = read_json(folder / "domain.json", what=f"Replay-LoRA domain '{name}'")
-        if not isinstance(data, dict):
-            raise StateError(f"Replay-LoRA domain in {folder} is not a JSON object")
-        domain = self._new_domain(name)
-        domain.buffer = buffer_from_json(data.get("buffer"), where=str(folder))
-        domain.cycles = cycles_from_json(data.get("cycles"), where=str(folder))
-        try:
-            if (folder / "adapter.safetensors").exists():
-                domain.weights = load_file(str(folder / "adapter.safetensors"))
-                check_weights(domain.weights, self._initial_weights())
-            if (folder / EPISODES_FILE).exists():
-                domain.episodes = _episodes(load_file(str(folder / EPISODES_FILE)))
-                for weights in domain.episodes:
-                    check_weights(weights, self._initial_weights())
-            if (folder / "ewc.safetensors").exists():
-                domain.ewc.load(
-                    load_file(str(folder / "ewc.safetensors")), int(data["ewc_updates"])
-                )
-        except SafetensorError as exc:
-            raise StateError(f"Replay-LoRA domain in {folder} is corrupt: {exc}") from None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise StateError(f"Replay-LoRA domain in {folder} is malformed: {exc}") from None
-        return domain
 
     def _details(self) -> list[InfoItem]:
         c = self.config
@@ -643,33 +596,3 @@ class ReplayLoraEngine(Engine):
             ),
             InfoItem(label="anchor set", value=self.anchor_source()),
         ]
-
-
-def _episodes(tensors: dict[str, Any]) -> list[LoraWeights]:
-    """The ``cycle<k>.<peft name>`` tensors of an episodes file, as one adapter per cycle."""
-    cycles: dict[int, LoraWeights] = {}
-    for key, tensor in tensors.items():
-        cycle, _, name = key.partition(".")
-        if not cycle.startswith("cycle") or not cycle[5:].isdigit() or not name:
-            raise ValueError(f"unexpected tensor '{key}' among the cycle adapters")
-        cycles.setdefault(int(cycle[5:]), {})[name] = tensor
-    if sorted(cycles) != list(range(len(cycles))):
-        raise ValueError("cycle adapters are not numbered 0..n-1")
-    return [cycles[k] for k in range(len(cycles))]
-
-
-def _scope_owners(
-    data: Any, domains: dict[str, Domain], passages: int
-) -> list[tuple[str, int]] | None:
-    """The saved owners of the scope's passages, if each names a kept cycle adapter."""
-    if not isinstance(data, list) or (data and len(data) != passages):
-        return None
-    owners = []
-    for item in data:
-        if not (isinstance(item, list) and len(item) == 2 and item[0] in domains):
-            return None
-        domain, cycle = item
-        if not isinstance(cycle, int) or not -1 <= cycle < len(domains[domain].episodes):
-            return None
-        owners.append((domain, cycle))
-    return owners

@@ -42,10 +42,10 @@ class OnlineEwc:
         """``(lambda / 2) * sum F * (theta - theta*)^2``; zero before the first update."""
         if not self.active:
             return torch.zeros(())
-        total = sum(
-            (self.fisher[n] * (p - self.anchor[n]).pow(2)).sum() for n, p in parameters.items()
-        )
-        return 0.5 * self.strength * total  # type: ignore[return-value]
+        total = torch.zeros(())
+        for name, parameter in parameters.items():
+            total = total + (self.fisher[name] * (parameter - self.anchor[name]).pow(2)).sum()
+        return 0.5 * self.strength * total
 
     def update(
         self, parameters: Mapping[str, nn.Parameter], texts: Sequence[str], loss_of: LossFn

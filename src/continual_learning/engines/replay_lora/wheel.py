@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from continual_learning.core.corpus import general_paragraphs
 from continual_learning.core.documents import read_documents
@@ -94,7 +94,7 @@ class RefreshWheel:
 
     @property
     def engine(self) -> ReplayLoraEngine:
-        return self.bench.engine(ENGINE)  # type: ignore[return-value]
+        return cast("ReplayLoraEngine", self.bench.engine(ENGINE))
 
     @property
     def initialised(self) -> bool:
@@ -138,24 +138,30 @@ class RefreshWheel:
             engine.switch_domain(name)
             self.bench.persist(engine)
 
-    def run(
-        self,
-        *,
-        epochs: int | None = None,
-        dry_run: bool = False,
-        on_event: ProgressCallback | None = None,
-    ) -> CycleRecord | CyclePlan:
-        """Train one cycle on the inbox (``dry_run``: say what it would train, change nothing)."""
+    def plan(self, *, epochs: int | None = None) -> CyclePlan:
+        """What :meth:`run` would train on the inbox now; nothing changes."""
         with self._lock():
-            files = self._inbox_files()
-            if not files:
-                raise DocumentError("nothing to refresh: the inbox is empty (refresh add FILE)")
+            files = self._queued()
             engine = self._fresh_engine()
             documents = [d for f in files for d in _read_inbox(f)]
-            if dry_run:
-                # Chunks only: a dry run must not generate self-edits.
-                chunks = sum(len(engine.chunks(d.text, source=d.id)) for d in documents)
-                return engine.plan(chunks, epochs=epochs)
+            # Chunks only: a dry run must not generate self-edits.
+            chunks = sum(len(engine.chunks(d.text, source=d.id)) for d in documents)
+            return engine.plan(chunks, epochs=epochs)
+
+    def _queued(self) -> list[Path]:
+        files = self._inbox_files()
+        if not files:
+            raise DocumentError("nothing to refresh: the inbox is empty (refresh add FILE)")
+        return files
+
+    def run(
+        self, *, epochs: int | None = None, on_event: ProgressCallback | None = None
+    ) -> CycleRecord:
+        """Train one cycle on the inbox."""
+        with self._lock():
+            files = self._queued()
+            engine = self._fresh_engine()
+            documents = [d for f in files for d in _read_inbox(f)]
             examples: list[ReplayExample] = []
             for document in documents:
                 examples += engine.new_examples(
@@ -217,7 +223,6 @@ class RefreshWheel:
         while not stop.is_set():
             if self._inbox_files():
                 record = self.run(on_event=on_event)
-                assert isinstance(record, CycleRecord)
                 cycles += 1
                 if on_cycle is not None:
                     on_cycle(record)

@@ -4,12 +4,12 @@ from dataclasses import dataclass
 from typing import Literal
 
 from continual_learning.config.fields import setting
-from continual_learning.config.self_study import SelfStudySettings
+from continual_learning.config.self_study import ScopedLearningSettings
 from continual_learning.errors import ConfigError
 
 
 @dataclass(frozen=True, kw_only=True)
-class TttE2eConfig(SelfStudySettings):
+class TttE2eConfig(ScopedLearningSettings):
     """Where the DualMLPs go, how they learn, how alpha moves and how the TF-IDF gate selects."""
 
     # Which decoder layers get a DualMLP: [layers_start, layers_end); -1 means "the last quarter".
@@ -57,29 +57,11 @@ class TttE2eConfig(SelfStudySettings):
     calibration_samples: int = setting(
         128, minimum=2, maximum=100_000, help="calibration paragraphs used at most"
     )
-    # What the DualMLPs are trained on (core/self_study.py)
-    objective: Literal["nll", "distill", "mixed"] = setting(
-        "nll",
-        help="nll: next-token loss on the document | distill: KL to the in-context teacher on "
-        "self-study prompts | mixed: both",
-    )
-    scope_threshold: float = setting(  # measured: docs/results.md#scoped-learning
-        0.2,
-        minimum=0.0,
-        maximum=1.0,
-        help="the learned deltas answer only prompts whose TF-IDF cosine to a learned passage "
-        "is at least this (core/scope.py); 0: every prompt",
-    )
     guard_share: float = setting(  # measured: docs/results.md#self-study
         0.7,
         minimum=0.0,
         maximum=0.9,
         help="share of every update that is general text held to the frozen model",
-    )
-    # Self-generated training data (SEAL's self-edit)
-    self_edit: bool = setting(False, help="train also on text the backbone writes about the doc")
-    self_edit_tokens: int = setting(
-        192, minimum=16, maximum=4096, help="tokens the backbone may write per self-edit"
     )
 
     def __post_init__(self) -> None:

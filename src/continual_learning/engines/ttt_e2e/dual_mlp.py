@@ -27,21 +27,48 @@ weights as extra neurons for the duration of a block, and puts the original tens
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
 
-from continual_learning.core.hidden_states import decoder_layers
+from continual_learning.core.hidden_states import layer_mlps
 from continual_learning.core.weight_folding import FoldCache, swapped_parameters
 from continual_learning.errors import ModelError, StateError
+
+
+@dataclass(frozen=True)
+class GatedMlp:
+    """A Llama-style MLP, ``down(act(gate(x)) * up(x))``, with its parts typed."""
+
+    module: nn.Module
+    gate_proj: nn.Linear
+    up_proj: nn.Linear
+    down_proj: nn.Linear
+    act_fn: Callable[[torch.Tensor], torch.Tensor]
+
+    @classmethod
+    def of(cls, mlp: nn.Module) -> GatedMlp:
+        for name in ("gate_proj", "up_proj", "down_proj", "act_fn"):
+            if not hasattr(mlp, name):
+                raise ModelError(
+                    f"{type(mlp).__name__} has no '{name}': DualMLP wraps gated MLPs "
+                    "(Llama, Qwen2, Gemma)"
+                )
+        linear = cast(Callable[[str], nn.Linear], lambda name: getattr(mlp, name))
+        act_fn = cast(Callable[[torch.Tensor], torch.Tensor], mlp.act_fn)
+        return cls(mlp, linear("gate_proj"), linear("up_proj"), linear("down_proj"), act_fn)
 
 
 class NeuronDelta(nn.Module):
     """The trainable path's storage: new gate / up rows and down columns for neurons S."""
 
-    def __init__(self, mlp: nn.Module) -> None:
+    indices: torch.Tensor
+
+    def __init__(self, mlp: GatedMlp) -> None:
         super().__init__()
         weight = mlp.gate_proj.weight
         self.hidden = weight.shape[1]
@@ -78,7 +105,9 @@ class NeuronDelta(nn.Module):
             self.up = nn.Parameter(self.up.detach()[:0])
             self.down = nn.Parameter(self.down.detach()[:0])
 
-    def load(self, indices: torch.Tensor, gate: torch.Tensor, up: torch.Tensor, down: torch.Tensor):
+    def load(
+        self, indices: torch.Tensor, gate: torch.Tensor, up: torch.Tensor, down: torch.Tensor
+    ) -> None:
         n = indices.numel()
         for name, tensor in (("gate", gate), ("up", up), ("down", down)):
             if tuple(tensor.shape) != (n, self.hidden):
@@ -102,16 +131,10 @@ class DualMLP(nn.Module):
 
     def __init__(self, mlp: nn.Module, alpha: float) -> None:
         super().__init__()
-        for name in ("gate_proj", "up_proj", "down_proj", "act_fn"):
-            if not hasattr(mlp, name):
-                raise ModelError(
-                    f"{type(mlp).__name__} has no '{name}': DualMLP wraps gated MLPs "
-                    "(Llama, Qwen2, Gemma)"
-                )
         # Held by reference, not registered: its weights belong to the backbone, and are
-        # neither trained nor saved here.
-        self.__dict__["frozen"] = mlp
-        self.delta = NeuronDelta(mlp)
+        # neither trained nor saved here (a plain dataclass is no submodule).
+        self.frozen = GatedMlp.of(mlp)
+        self.delta = NeuronDelta(self.frozen)
         self.alpha = alpha
 
     def forward(self, x: torch.Tensor, frozen_out: torch.Tensor) -> torch.Tensor:
@@ -159,10 +182,9 @@ class DualMLP(nn.Module):
                 "up_proj.weight": torch.cat([up, up[idx] + delta.up.detach()]),
                 "down_proj.weight": torch.cat([down, trained_down], dim=1),  # (H, I + |S|)
             }
-            for name in ("gate_proj", "up_proj"):
-                bias = getattr(mlp, name).bias
-                if bias is not None:
-                    folded[f"{name}.bias"] = torch.cat([bias, bias[idx]])
+            for name, linear in (("gate_proj", mlp.gate_proj), ("up_proj", mlp.up_proj)):
+                if linear.bias is not None:
+                    folded[f"{name}.bias"] = torch.cat([linear.bias, linear.bias[idx]])
         return {f"{prefix}.{name}": tensor for name, tensor in folded.items()}
 
 
@@ -171,15 +193,13 @@ class DualMLPLayers(nn.Module):
 
     def __init__(self, model: nn.Module, start: int, end: int, alpha: float) -> None:
         super().__init__()
-        layers = decoder_layers(model)
-        if not 0 <= start < end <= len(layers):
+        mlps = layer_mlps(model)
+        if not 0 <= start < end <= len(mlps):
             raise ModelError(
-                f"DualMLP layers {start}..{end - 1} do not fit a model with {len(layers)} layers"
+                f"DualMLP layers {start}..{end - 1} do not fit a model with {len(mlps)} layers"
             )
         self.start, self.end = start, end
-        self.duals = nn.ModuleDict(
-            {str(i): DualMLP(layers[i].mlp, alpha) for i in range(start, end)}
-        )
+        self.duals = nn.ModuleDict({str(i): DualMLP(mlps[i], alpha) for i in range(start, end)})
         self._folds = FoldCache()
         self._edition = object()
         """Renewed whenever a delta or alpha may have changed: the key of the folded weights."""
@@ -187,16 +207,20 @@ class DualMLPLayers(nn.Module):
     def _changed(self) -> None:
         self._edition = object()
 
-    def __iter__(self) -> Iterator[tuple[int, DualMLP]]:  # type: ignore[override]
+    def layers(self) -> Iterator[tuple[int, DualMLP]]:
+        """(layer index, its DualMLP), in layer order."""
         for key, dual in self.duals.items():
-            yield int(key), dual  # type: ignore[misc]
+            yield int(key), cast(DualMLP, dual)
+
+    def __iter__(self) -> Iterator[tuple[int, DualMLP]]:
+        return self.layers()
 
     @property
     def alpha(self) -> float:
-        return next(iter(self))[1].alpha
+        return next(self.layers())[1].alpha
 
     def set_alpha(self, alpha: float) -> None:
-        for _, dual in self:
+        for _, dual in self.layers():
             dual.alpha = alpha
         self._changed()
 
@@ -204,8 +228,8 @@ class DualMLPLayers(nn.Module):
     def applied(self) -> Iterator[None]:
         """Hook every DualMLP onto its layer's MLP; the hooks go when the block ends."""
         handles = [
-            dual.frozen.register_forward_hook(_blend_hook(dual))
-            for _, dual in self
+            dual.frozen.module.register_forward_hook(_blend_hook(dual))
+            for _, dual in self.layers()
             if len(dual.delta)
         ]
         try:
@@ -224,36 +248,38 @@ class DualMLPLayers(nn.Module):
         def fold() -> dict[str, torch.Tensor]:
             replacements: dict[str, torch.Tensor] = {}
             prefixes = {id(module): name for name, module in model.named_modules()}
-            for _, dual in self:
+            for _, dual in self.layers():
                 if len(dual.delta) and dual.alpha != 1.0:
-                    replacements |= dual.folded_weights(prefixes[id(dual.frozen)])
+                    replacements |= dual.folded_weights(prefixes[id(dual.frozen.module)])
             return replacements
 
         with swapped_parameters(model, self._folds.tensors(self._edition, fold)):
             yield
 
     def neurons(self) -> int:
-        return sum(len(dual.delta) for _, dual in self)
+        return sum(len(dual.delta) for _, dual in self.layers())
 
     def nbytes(self) -> int:
         return sum(p.numel() * p.element_size() for p in self.parameters())
 
     def reset(self) -> None:
-        for _, dual in self:
+        for _, dual in self.layers():
             dual.delta.reset()
         self._folds.clear()
         self._changed()
 
     def tensors(self) -> dict[str, torch.Tensor]:
         out = {}
-        for layer, dual in self:
+        for layer, dual in self.layers():
             for name in ("indices", "gate", "up", "down"):
                 out[f"layer{layer}.{name}"] = getattr(dual.delta, name).detach().contiguous().cpu()
         return out
 
     def load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
         """Validate every layer first, then replace; a bad file changes nothing."""
-        expected = {f"layer{i}.{n}" for i, _ in self for n in ("indices", "gate", "up", "down")}
+        expected = {
+            f"layer{i}.{n}" for i, _ in self.layers() for n in ("indices", "gate", "up", "down")
+        }
         if set(tensors) != expected:
             raise StateError(
                 f"DualMLP state holds layers {sorted(tensors)[:4]}..., expected {self.start}.."
@@ -262,19 +288,19 @@ class DualMLPLayers(nn.Module):
         backup = {k: v.clone() for k, v in self.tensors().items()}
         self._changed()
         try:
-            for layer, dual in self:
+            for layer, dual in self.layers():
                 dual.delta.load(
                     *(tensors[f"layer{layer}.{n}"] for n in ("indices", "gate", "up", "down"))
                 )
         except StateError:
-            for layer, dual in self:
+            for layer, dual in self.layers():
                 dual.delta.load(
                     *(backup[f"layer{layer}.{n}"] for n in ("indices", "gate", "up", "down"))
                 )
             raise
 
 
-def _blend_hook(dual: DualMLP):
+def _blend_hook(dual: DualMLP) -> Callable[..., torch.Tensor]:
     def hook(
         module: nn.Module, args: tuple[torch.Tensor, ...], output: torch.Tensor
     ) -> torch.Tensor:

@@ -49,7 +49,7 @@ from continual_learning.core.self_study import (
 )
 from continual_learning.core.self_study import batches as study_batches
 from continual_learning.core.storage import atomic_write_json, read_json
-from continual_learning.engines.base import Engine, LearnOutcome, ProgressCallback
+from continual_learning.engines.base import ALL_LEARNED, Engine, LearnOutcome, ProgressCallback
 from continual_learning.engines.ttt_e2e.config import TttE2eConfig
 from continual_learning.engines.ttt_e2e.dual_mlp import DualMLPLayers, last_quarter
 from continual_learning.engines.ttt_e2e.tfidf_gate import (
@@ -241,7 +241,8 @@ class TttE2eEngine(Engine):
                 loss.backward()
                 for layer, dual in self.layers:
                     for parameter in dual.delta.parameters():
-                        parameter.grad.mul_(masks[layer])
+                        if parameter.grad is not None:
+                            parameter.grad.mul_(masks[layer])
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
                 losses.append(round(loss.item(), 4))
@@ -279,14 +280,11 @@ class TttE2eEngine(Engine):
         last routed-to document's (``routed``: :meth:`applied_for` picks one)."""
         return self.layers.folded(self.backbone.model)
 
-    def covers(self, prompt: str) -> bool:
-        return self.scope.covers(prompt)
-
     def route(self, prompt: str) -> Hashable | None:
         """``routed``: the learned document most like ``prompt`` (None below
         ``scope_threshold``); ``shared``: every delta, for the prompts in scope."""
         if not self.routed:
-            return super().route(prompt)
+            return ALL_LEARNED if self.scope.covers(prompt) else None
         return self.scope.nearest(prompt) if self.memories else None
 
     def applied_for(self, route: Hashable | None) -> AbstractContextManager[None]:

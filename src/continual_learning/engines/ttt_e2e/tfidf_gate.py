@@ -23,9 +23,10 @@ from torch import nn
 
 from continual_learning.core.backbone import Backbone
 from continual_learning.core.corpus import general_paragraphs
-from continual_learning.core.hidden_states import decoder_layers
+from continual_learning.core.hidden_states import layer_mlps
 from continual_learning.core.storage import atomic_write_bytes
 from continual_learning.core.target_cache import cache_key
+from continual_learning.engines.ttt_e2e.dual_mlp import GatedMlp
 from continual_learning.errors import StateError
 from continual_learning.types import ProgressEvent
 
@@ -90,7 +91,7 @@ def neuron_activity(model: nn.Module, layers: Sequence[int]) -> Iterator[dict[in
     """Inside the block, each forward pass leaves per-layer mean |activation| of every neuron
     (the input of ``down_proj``, averaged over batch and tokens) in the yielded dict."""
     activity: dict[int, torch.Tensor] = {}
-    blocks = decoder_layers(model)
+    mlps = layer_mlps(model)
 
     def capture(layer: int) -> Callable[..., None]:
         def hook(module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
@@ -99,7 +100,8 @@ def neuron_activity(model: nn.Module, layers: Sequence[int]) -> Iterator[dict[in
 
         return hook
 
-    handles = [blocks[i].mlp.down_proj.register_forward_pre_hook(capture(i)) for i in layers]
+    down = [GatedMlp.of(mlps[i]).down_proj for i in layers]
+    handles = [d.register_forward_pre_hook(capture(i)) for d, i in zip(down, layers, strict=True)]
     try:
         yield activity
     finally:

@@ -237,7 +237,7 @@ def _require_reachable(address: str) -> None:
         raise ConfigError(f"cannot reach Ray at {address}: {exc.strerror or exc}") from None
 
 
-def _import_ray():  # type: ignore[no-untyped-def]
+def _import_ray() -> Any:
     try:
         import ray
     except ImportError:

@@ -273,12 +273,15 @@ def _write_outputs(result: SweepResult, spec: SweepSpec, executor: Executor) -> 
 
     for label, report in result.reports.items():
         stem = result.folder / report_stem(label)
+        json_path, html_path, png_path = (stem.with_suffix(s) for s in (".json", ".html", ".png"))
         if isinstance(report, StreamReport):
-            writers = (write_stream_json, write_stream_html, write_stream_plot)
+            write_stream_json(report, json_path)
+            write_stream_html(report, html_path)
+            write_stream_plot(report, png_path)
         else:
-            writers = (write_json, write_html, write_plot)
-        for writer, suffix in zip(writers, (".json", ".html", ".png"), strict=True):
-            writer(report, stem.with_suffix(suffix))  # type: ignore[arg-type]
+            write_json(report, json_path)
+            write_html(report, html_path)
+            write_plot(report, png_path)
     summary = {
         "sweep": spec.name,
         "mode": spec.mode,

@@ -10,8 +10,8 @@ Checks (each with its threshold; the script exits 1 when one fails):
 4. held-out perplexity after / before stays under ``--max-forgetting``;
 5. ``clear()`` gives back the exact original weights.
 
-    .venv/bin/python scripts/validate_gpu.py --quick                       # CPU, SmolLM2-135M
-    .venv/bin/python scripts/validate_gpu.py --device cuda --profile configs/qwen2.5-1.5b.yaml
+    .venv/bin/python scripts/validate_ttt.py --quick                       # CPU, SmolLM2-135M
+    .venv/bin/python scripts/validate_ttt.py --device cuda --profile configs/qwen2.5-1.5b.yaml
 """
 
 from __future__ import annotations
