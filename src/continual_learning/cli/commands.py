@@ -301,22 +301,13 @@ def report(args: argparse.Namespace) -> int:
     data = read_json(args.report, what="report")
     if isinstance(data, dict) and "summaries" in data:
         return _stream_report(args, data)
+    from continual_learning.cli.report_files import ReportFiles, save_comparison
     from continual_learning.types import ComparisonReport
     from continual_learning.ui.render import comparison_table
 
     loaded = _parsed(args.report, data, ComparisonReport.from_dict)
-
     console.print(comparison_table(loaded))
-    if args.html:
-        from continual_learning.harness.html_report import write_html
-
-        write_html(loaded, args.html)
-        console.print(f"HTML report: {args.html}")
-    if args.predictions:
-        from continual_learning.harness.outputs import write_predictions
-
-        written = write_predictions(loaded, args.predictions)
-        console.print(f"{len(written)} official prediction files in {args.predictions}")
+    save_comparison(loaded, ReportFiles(html=args.html, predictions=args.predictions))
     return 0
 
 
@@ -333,6 +324,7 @@ def _parsed(path: Path, data: object, parse: Callable[[dict[str, Any]], T]) -> T
 
 
 def _stream_report(args: argparse.Namespace, data: object) -> int:
+    from continual_learning.cli.report_files import ReportFiles, save_stream
     from continual_learning.errors import ConfigError
     from continual_learning.types import StreamReport
     from continual_learning.ui.render import stream_table
@@ -341,11 +333,7 @@ def _stream_report(args: argparse.Namespace, data: object) -> int:
         raise ConfigError("--predictions needs a comparison report; this one is a stream")
     loaded = _parsed(args.report, data, StreamReport.from_dict)
     console.print(stream_table(loaded))
-    if args.html:
-        from continual_learning.harness.stream_outputs import write_stream_html
-
-        write_stream_html(loaded, args.html)
-        console.print(f"HTML report: {args.html}")
+    save_stream(loaded, ReportFiles(html=args.html))
     return 0
 
 
