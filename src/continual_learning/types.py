@@ -293,7 +293,8 @@ class EngineResult:
 
 @dataclass(frozen=True, kw_only=True)
 class ComparisonReport:
-    """Every engine on the same documents and questions; the JSON schema of ``--json``."""
+    """Every engine on the same documents and questions: what ``--report`` writes (and
+    ``--json`` prints)."""
 
     model: str
     created: str
@@ -315,7 +316,7 @@ class ComparisonReport:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ComparisonReport:
-        """Read back what ``to_dict`` wrote (a ``--json`` report). Raises KeyError or TypeError
+        """Read back what ``to_dict`` wrote (a ``--report`` file). Raises KeyError or TypeError
         on anything else."""
         engines = tuple(EngineResult.from_dict(row) for row in data["engines"])
         return cls(**{k: v for k, v in data.items() if k != "engines"}, engines=engines)
@@ -395,7 +396,7 @@ class StreamSummary:
 
 @dataclass(frozen=True, kw_only=True)
 class StreamReport:
-    """Every engine through the same stream, under every order: ``bench stream --json``."""
+    """Every engine through the same stream, under every order: ``bench stream --report``."""
 
     model: str
     created: str
