@@ -244,8 +244,9 @@ def _run_comparison(args: argparse.Namespace, bench: Workbench, inputs: Comparis
 def _files(args: argparse.Namespace) -> ReportFiles:
     from continual_learning.cli.report_files import ReportFiles
 
-    predictions = getattr(args, "predictions", None)
-    return ReportFiles(report=args.report, plot=args.plot, html=args.html, predictions=predictions)
+    return ReportFiles(
+        report=args.report, plot=args.plot, html=args.html, predictions=args.predictions
+    )
 
 
 def _run_stream(

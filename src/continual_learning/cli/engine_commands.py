@@ -6,7 +6,6 @@ knows an engine."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from continual_learning.engines.actions import ActionInput, ActionOutcome, EngineAction
@@ -55,8 +54,9 @@ def _add_argument(parser: argparse.ArgumentParser, item: ActionInput) -> None:
 
 def run(args: argparse.Namespace, bench: Workbench) -> int:
     """Run the chosen action; show its outcome as the menu does, or print its data."""
+    from continual_learning.ui.console import err_console
     from continual_learning.ui.progress import progress_bars
-    from continual_learning.ui.render import show_outcome
+    from continual_learning.ui.render import save_outcome_files, show_outcome
 
     action: EngineAction = args.engine_action
     answers = {item.name: getattr(args, item.name) for item in action.inputs}
@@ -64,7 +64,7 @@ def run(args: argparse.Namespace, bench: Workbench) -> int:
         outcome = action.run(bench, answers, on_event)
     if args.json:
         print_json(_data(outcome))
-        _files_only(outcome)
+        save_outcome_files(outcome, err_console)
     else:
         show_outcome(outcome)
     return 0
@@ -74,17 +74,3 @@ def _data(outcome: ActionOutcome) -> Any:
     if outcome.data is not None:
         return outcome.data
     return [dict(zip(outcome.columns, row, strict=True)) for row in outcome.rows]
-
-
-def _files_only(outcome: ActionOutcome) -> None:
-    """With ``--json``, the curve is still drawn and the files named, on stderr."""
-    from continual_learning.ui.console import err_console
-
-    files: tuple[Path, ...] = outcome.files
-    if outcome.curve and outcome.curve_path is not None:
-        from continual_learning.ui.plots import forgetting_curve
-
-        forgetting_curve(list(outcome.curve), outcome.curve_path)
-        files = (*files, outcome.curve_path)
-    for path in files:
-        err_console.print(f"Saved {path}", highlight=False)

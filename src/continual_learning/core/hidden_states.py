@@ -28,10 +28,13 @@ def decoder_layers(model: nn.Module) -> nn.ModuleList:
 
 def layer_mlps(model: nn.Module) -> list[nn.Module]:
     """Each decoder layer's MLP, in layer order."""
-    mlps = [getattr(layer, "mlp", None) for layer in decoder_layers(model)]
-    if not all(isinstance(mlp, nn.Module) for mlp in mlps):
-        raise ModelError(f"the decoder layers of {type(model).__name__} have no 'mlp'")
-    return [mlp for mlp in mlps if isinstance(mlp, nn.Module)]
+    mlps = []
+    for layer in decoder_layers(model):
+        mlp = getattr(layer, "mlp", None)
+        if not isinstance(mlp, nn.Module):
+            raise ModelError(f"the decoder layers of {type(model).__name__} have no 'mlp'")
+        mlps.append(mlp)
+    return mlps
 
 
 def resolve_layer(model: nn.Module, layer: int) -> int:

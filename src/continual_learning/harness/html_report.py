@@ -76,8 +76,8 @@ def _summary_row(row: EngineResult) -> str:
         label, reason = html.escape(row.label), html.escape(row.error or "")
         span = len(SUMMARY_COLUMNS) - 1
         return f'<tr><td>{label}</td><td colspan="{span}">failed: {reason}</td></tr>'
-    values = [html.escape(v) for v in summary_cells(row)[:13]]
-    values += summary_cells(row, within=_within)[13:]  # the intervals are markup
+    values = summary_cells(row, within=_within)  # numbers and interval markup, but the label
+    values[0] = html.escape(values[0])
     return f"<tr>{table_cells(values)}</tr>"
 
 

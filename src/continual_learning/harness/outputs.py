@@ -131,7 +131,7 @@ def _forgetting_bars(axes: Axes, rows: list[EngineResult]) -> None:
     what = "questions" if by_qa else "perplexity"
     axes.set_title(f"Forgetting: held-out {what} before / after learning")
     # Headroom above the tallest bar, so that the legend never covers one.
-    tallest = max((v for v in [*before, *after] if v is not None), default=1.0)
+    tallest = max([*before, *after], default=1.0)
     axes.set_ylim(0.0, tallest * 1.3 or 1.0)
     axes.legend(loc="upper center", ncol=2)
 

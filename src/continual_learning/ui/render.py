@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Literal
 
+from rich.console import Console
 from rich.table import Table
 
 from continual_learning.types import EngineInfo, LearnReport
@@ -182,12 +183,6 @@ def show_outcome(outcome: Any) -> None:
     the files it wrote."""
     from continual_learning.ui.console import console
 
-    files = outcome.files
-    if outcome.curve and outcome.curve_path is not None:
-        from continual_learning.ui.plots import forgetting_curve
-
-        forgetting_curve(list(outcome.curve), outcome.curve_path)
-        files = (*files, outcome.curve_path)
     if outcome.rows:
         table = Table(title=outcome.title or None, show_header=any(outcome.columns))
         for column in outcome.columns:
@@ -199,5 +194,17 @@ def show_outcome(outcome: Any) -> None:
         console.print(f"[yellow]{outcome.warning}[/]", highlight=False)
     if outcome.message:
         console.print(outcome.message, highlight=False)
+    save_outcome_files(outcome, console)
+
+
+def save_outcome_files(outcome: Any, where: Console) -> None:
+    """Draw the forgetting curve an outcome asks for, and name on ``where`` every file the
+    action wrote (with ``--json``, stderr: stdout is the data's)."""
+    files = outcome.files
+    if outcome.curve and outcome.curve_path is not None:
+        from continual_learning.ui.plots import forgetting_curve
+
+        forgetting_curve(list(outcome.curve), outcome.curve_path)
+        files = (*files, outcome.curve_path)
     for path in files:
-        console.print(f"Saved {path}", highlight=False)
+        where.print(f"Saved {path}", highlight=False)

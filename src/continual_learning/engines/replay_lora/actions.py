@@ -114,14 +114,13 @@ def _schedule(
 ) -> ActionOutcome:
     """Until SIGINT or SIGTERM: a cycle in progress finishes and is saved first."""
     stop = threading.Event()
+    records: list[CycleRecord] = []
 
     def request_stop(signum: int, _frame: object) -> None:
         stopping = f"{signal.Signals(signum).name}: stopping after the current step"
         emit(on_event, "refresh schedule", len(records), None, stopping)
         stop.set()
         signal.signal(signal.SIGINT, signal.default_int_handler)  # a second Ctrl-C aborts
-
-    records: list[CycleRecord] = []
 
     def on_cycle(record: CycleRecord) -> None:
         records.append(record)

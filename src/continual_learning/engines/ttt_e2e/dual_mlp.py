@@ -58,9 +58,11 @@ class GatedMlp:
                     f"{type(mlp).__name__} has no '{name}': DualMLP wraps gated MLPs "
                     "(Llama, Qwen2, Gemma)"
                 )
-        linear = cast(Callable[[str], nn.Linear], lambda name: getattr(mlp, name))
+        gate, up, down = (
+            cast(nn.Linear, getattr(mlp, n)) for n in ("gate_proj", "up_proj", "down_proj")
+        )
         act_fn = cast(Callable[[torch.Tensor], torch.Tensor], mlp.act_fn)
-        return cls(mlp, linear("gate_proj"), linear("up_proj"), linear("down_proj"), act_fn)
+        return cls(mlp, gate, up, down, act_fn)
 
 
 class NeuronDelta(nn.Module):
