@@ -8,14 +8,16 @@ batch size 1 against the default, side by side in one run.
    changes weights that is closed-book's prompt, for one that adds context it is in-context at
    the same prompt length.
    The ratio is the engine's cost over the backbone's, at batch size 1 and at the default.
-2. **Batch sizes** (``--sweep 1,4,8,16``): the plain backbone on closed-book's and in-context's
-   prompts at each batch size, tokens per second: what ``harness.batch_size`` is chosen from.
+2. **Batch sizes** (``--sweep 1,8,16,32``): the plain backbone on closed-book's and in-context's
+   prompts at each batch size, tokens per second, with answers decoded in the weights' float32
+   and in bfloat16 (``model.answer_dtype``), in one process: what ``harness.batch_size`` and the
+   answer dtype are chosen from; the speedup is against float32 one question at a time.
 3. **The harness** (``--harness``): ``continual-learning bench facts --engines all``, run by the
    real CLI, at ``--batch-size 1`` and at the configured default, with its progress written to a
    log file (the JSON records how many progress lines each log got while it ran): wall seconds,
    each engine's contains and F1, and how many answers differ.
 
-    .venv/bin/python scripts/bench_speed.py --sweep 1,4,8,16 --json assets/speed.json
+    .venv/bin/python scripts/bench_speed.py --sweep 1,8,16,32 --json assets/speed.json
     .venv/bin/python scripts/bench_speed.py --engines closed-book --questions 2 --harness \
         --json assets/speed-harness.json
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import json
 import os
 import subprocess
@@ -32,11 +35,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
 from rich.console import Console
 from rich.table import Table
 
 from continual_learning.config.loader import load_config
 from continual_learning.config.schema import AppConfig
+from continual_learning.core.answer_precision import AnswerPrecision
 from continual_learning.core.backbone import Backbone, GenerationOptions, load_backbone
 from continual_learning.core.questions import fictional_fact_set
 from continual_learning.core.storage import atomic_write_json
@@ -48,6 +53,8 @@ from continual_learning.types import QAItem
 REPO = Path(__file__).resolve().parents[1]
 SQUAD_DEV = REPO.parent / "shared" / "data" / "squad" / "dev-v2.0.json"
 CLI = Path(sys.executable).with_name("continual-learning")
+ANSWER_DTYPES = {"float32": None, "bfloat16": torch.bfloat16}
+"""``model.answer_dtype`` settings the sweep times (float32: the weights as loaded)."""
 
 
 def fixed_length(config: AppConfig, tokens: int) -> AppConfig:
@@ -147,16 +154,21 @@ def batch_size_sweep(
             engine.learn(document.text, doc_id=document.id)
         messages = [engine.prepared_messages(q.question) for q in asked]
         options = engine.generation_options()
-        for size in args.sweep:
+        one_at_a_time = None
+        for dtype, size in itertools.product(ANSWER_DTYPES, args.sweep):
+            backbone.precision = AnswerPrecision(ANSWER_DTYPES[dtype])
             times = [
                 timed(lambda: plain_answers(backbone, messages, options, size))  # noqa: B023
                 for _ in range(args.repeats)
             ]
             seconds = min(times)
-            row = {"prompt": name, "batch_size": size, "seconds": round(seconds, 2)}
+            one_at_a_time = one_at_a_time or seconds  # float32, batch 1: the first row
+            row = {"prompt": name, "answer_dtype": dtype, "batch_size": size}
+            row |= {"seconds": round(seconds, 2), "speedup": round(one_at_a_time / seconds, 2)}
             row["tokens_per_second"] = round(len(asked) * args.tokens / seconds, 1)
             rows.append(row)
             console.print(row)
+        backbone.precision = AnswerPrecision()
     return rows
 
 

@@ -199,7 +199,8 @@ def _loads_the_shared_model(config: ModelConfig, models_dir: Path | None) -> boo
     if config.name != DEFAULT_MODEL or models_dir is not None or config.models_dir:
         return False
     device = resolve_device(config.device)
-    return device == "cpu" and resolve_dtype(config.dtype, device) == torch.float32
+    shared = device == "cpu" and resolve_dtype(config.dtype, device) == torch.float32
+    return shared and config.answer_dtype == ModelConfig().answer_dtype
 
 
 @contextlib.contextmanager
@@ -302,6 +303,21 @@ def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.Complet
         text=True,
         env={**os.environ, **(env or {})},
         timeout=600,
+        check=False,
+    )
+
+
+def run_script(
+    name: str, *args: str, env: dict[str, str] | None = None, timeout: int = 900
+) -> subprocess.CompletedProcess[str]:
+    """``scripts/NAME ARGS`` in a child process, as a user runs it, ``env`` over this one's."""
+    command = [sys.executable, str(REPO / "scripts" / name), *args]
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=timeout,
         check=False,
     )
 

@@ -34,6 +34,7 @@ from continual_learning.core.documents import read_documents
 from continual_learning.core.locks import exclusive_lock
 from continual_learning.core.paths import default_checkpoints_dir, default_workspace
 from continual_learning.core.storage import require_folder
+from continual_learning.core.threads import thread_usage
 from continual_learning.engines.base import Engine
 from continual_learning.engines.checkpoints import CheckpointInfo, CheckpointManager
 from continual_learning.engines.registry import create_engine, get_spec
@@ -55,13 +56,14 @@ class Workbench:
         checkpoints: Path | str | None = None,
         backbone: Backbone | None = None,
         wait: bool = True,
-        on_wait: Callable[[str], None] | None = None,
+        on_notice: Callable[[str], None] | None = None,
     ) -> None:
-        """``wait``: when another process is changing an engine's state, wait for it (telling
-        ``on_wait``, by default the log) rather than fail with :class:`BusyError`."""
+        """``wait``: when another process is changing an engine's state, wait for it rather than
+        fail with :class:`BusyError`. ``on_notice`` (by default the log) hears that, and that
+        other workbench processes share the machine's cores when the model loads."""
         self.config = config or load_config()
         self.wait = wait
-        self.on_wait = on_wait or log.warning
+        self.on_notice = on_notice or log.warning
         self.workspace = Path(workspace).expanduser() if workspace else default_workspace()
         root = Path(checkpoints).expanduser() if checkpoints else default_checkpoints_dir()
         self.checkpoints = CheckpointManager(root)
@@ -75,6 +77,9 @@ class Workbench:
     def backbone(self) -> Backbone:
         if self._backbone is None:
             self._backbone = load_backbone(self.config.model)
+            shared = thread_usage().notice()
+            if shared:
+                self.on_notice(shared)
         return self._backbone
 
     @property
@@ -92,7 +97,7 @@ class Workbench:
         require_folder(folder, what="workspace")
         holder = f"{key} in workspace {self.workspace}"
         with exclusive_lock(
-            folder / f"{key}.lock", holder=holder, wait=self.wait, on_wait=self.on_wait
+            folder / f"{key}.lock", holder=holder, wait=self.wait, on_wait=self.on_notice
         ):
             yield
 

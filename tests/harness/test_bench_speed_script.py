@@ -4,40 +4,30 @@ real script's, on the real model, in docs/results.md)."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import REPO, save_tiny_model
+from helpers import run_script, save_tiny_model
 
 
 @pytest.mark.slow
 def test_bench_speed_times_engines_and_the_harness_and_writes_json(tmp_path: Path) -> None:
     model = save_tiny_model(tmp_path / "tiny-model")
     output = tmp_path / "speed.json"
-    command = [sys.executable, str(REPO / "scripts" / "bench_speed.py")]
-    command += ["--engines", "closed-book,jitrl-mvp,ttt-e2e", "--documents", "1"]
-    command += ["--questions", "3", "--tokens", "3", "--repeats", "1", "--sweep", "1,2"]
-    command += ["--harness"]
-    command += ["--harness-engines", "closed-book", "--work-dir", str(tmp_path / "work")]
-    command += ["--json", str(output)]
-    environment = {
-        "CL__MODEL__NAME": str(model),
-        "CL__HARNESS__BATCH_SIZE": "2",
-        "CL__GENERATION__MAX_NEW_TOKENS": "3",
-        "CL__TTT_E2E__EPOCHS": "1",
-        "CL__TTT_E2E__CALIBRATION_SAMPLES": "8",
-    }
-    result = subprocess.run(
-        command,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **environment},
-        timeout=900,
-        check=False,
+    result = run_script(
+        "bench_speed.py",
+        *("--engines", "closed-book,jitrl-mvp,ttt-e2e", "--documents", "1"),
+        *("--questions", "3", "--tokens", "3", "--repeats", "1", "--sweep", "1,2", "--harness"),
+        *("--harness-engines", "closed-book", "--work-dir", str(tmp_path / "work")),
+        *("--json", str(output)),
+        env={
+            "CL__MODEL__NAME": str(model),
+            "CL__HARNESS__BATCH_SIZE": "2",
+            "CL__GENERATION__MAX_NEW_TOKENS": "3",
+            "CL__TTT_E2E__EPOCHS": "1",
+            "CL__TTT_E2E__CALIBRATION_SAMPLES": "8",
+        },
     )
     assert result.returncode == 0, result.stdout + result.stderr
     data = json.loads(output.read_text())
@@ -45,8 +35,9 @@ def test_bench_speed_times_engines_and_the_harness_and_writes_json(tmp_path: Pat
     for row in data["engines"]:
         for size in ("batch_1", "batch_2"):
             assert row[size]["engine_ms_per_token"] > 0 and row[size]["ratio"] > 0
-    sweep = {(row["prompt"], row["batch_size"]) for row in data["batch_size_sweep"]}
-    assert sweep == {(p, b) for p in ("closed-book", "in-context") for b in (1, 2)}
+    sweep = {(r["prompt"], r["answer_dtype"], r["batch_size"]) for r in data["batch_size_sweep"]}
+    prompts, dtypes = ("closed-book", "in-context"), ("float32", "bfloat16")
+    assert sweep == {(p, d, b) for p in prompts for d in dtypes for b in (1, 2)}
     harness = data["harness"]
     assert [run["batch_size"] for run in harness["runs"]] == [1, 2]
     assert all(run["log_lines_while_running"] > 0 for run in harness["runs"])

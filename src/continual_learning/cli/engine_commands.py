@@ -20,7 +20,7 @@ def command_names() -> list[str]:
     return [spec.command for spec in engine_specs() if spec.command]
 
 
-def add_parsers(commands: Any) -> None:
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """A command per engine that declares actions, a verb per action, an argument per input."""
     for spec in engine_specs():
         if not spec.command:

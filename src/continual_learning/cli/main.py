@@ -22,6 +22,9 @@ from continual_learning.errors import WorkbenchError
 if TYPE_CHECKING:
     from continual_learning.workbench import Workbench
 
+    Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+    """What ``add_subparsers`` returns: where each command's parser is added."""
+
 
 EPILOG = """\
 input formats:
@@ -59,6 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
+    _add_engine_commands(commands)
+    _add_run_commands(commands)
+    _add_session_commands(commands)
+    from continual_learning.cli import engine_commands
+
+    engine_commands.add_parsers(commands)  # each engine's own actions (refresh, playbook, ...)
+    _add_setup_commands(commands)
+    return parser
+
+
+def _add_engine_commands(commands: Commands) -> None:
+    """The menu, and what a person does with one engine: learn, ask, info, history, export,
+    clear."""
     commands.add_parser("menu", help="open the interactive menu")
 
     learn = commands.add_parser("learn", help="learn documents (.txt, .md, .jsonl or folders)")
@@ -104,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     clear = commands.add_parser("clear", help="make an engine forget everything it learned")
     _engine_option(clear)
 
+
+def _add_run_commands(commands: Commands) -> None:
+    """Comparisons, saved reports, benchmarks and sweeps."""
     compare = commands.add_parser(
         "compare", help="every engine on the same documents and questions, side by side"
     )
@@ -217,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run nothing: merge the jobs finished so far into the reports (while a sweep runs)",
     )
 
+
+def _add_session_commands(commands: Commands) -> None:
+    """A chat with an engine, and checkpoints of its state."""
     chat = commands.add_parser(
         "chat", help="multi-turn chat with an engine (stdin, one line a turn)"
     )
@@ -237,10 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     ck_delete = ck.add_parser("delete", help="delete a checkpoint")
     ck_delete.add_argument("name", help="a saved checkpoint (see checkpoints list)")
 
-    from continual_learning.cli import engine_commands
 
-    engine_commands.add_parsers(commands)
-
+def _add_setup_commands(commands: Commands) -> None:
+    """What is installed and configured: engines, models, settings."""
     engines = commands.add_parser("engines", help="list the engines")
     engines.add_argument("--json", action="store_true", help="print it as JSON")
 
@@ -258,7 +279,6 @@ def build_parser() -> argparse.ArgumentParser:
     config_set = config_commands.add_parser("set", help="change a setting in your user config")
     config_set.add_argument("key", help="SECTION.KEY, for example generation.max_new_tokens")
     config_set.add_argument("value", help="the new value, checked against the key's type and range")
-    return parser
 
 
 def _comparison_options(parser: argparse.ArgumentParser) -> None:
@@ -395,7 +415,7 @@ def _workbench(args: argparse.Namespace) -> Workbench:
         workspace=args.workspace,
         checkpoints=args.checkpoints,
         wait=not args.no_wait,
-        on_wait=print_notice,
+        on_notice=print_notice,
     )
 
 

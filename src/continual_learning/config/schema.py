@@ -33,6 +33,11 @@ class ModelConfig:
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = setting(
         "auto", help="auto: float32 on CPU, bfloat16 on GPUs that support it"
     )
+    answer_dtype: Literal["auto", "weights", "bfloat16"] = setting(
+        "weights",
+        help="dtype answers are decoded in (learning keeps the weights' own); auto: bfloat16 "
+        "on CPUs with bfloat16 instructions",
+    )
     models_dir: str = setting("", help="where fetched models live; empty: <project>/models")
     threads: int = setting(
         0, minimum=0, maximum=1024, help="torch intra-op threads; 0: the machine's physical cores"
@@ -93,7 +98,7 @@ class HarnessConfig:
     """How comparisons and benchmarks measure."""
 
     batch_size: int = setting(
-        8,
+        32,
         minimum=1,
         maximum=1024,
         help="questions answered together in one generate call; 1: one at a time",

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from continual_learning.config.schema import GenerationConfig, ModelConfig
+from continual_learning.core.answer_precision import AnswerPrecision, answer_dtype
 from continual_learning.errors import ModelError
 
 if TYPE_CHECKING:
@@ -70,6 +71,9 @@ class Backbone:
     model: PreTrainedModel
     tokenizer: PreTrainedTokenizerBase
     name: str
+    precision: AnswerPrecision = field(default_factory=AnswerPrecision)
+    """The dtype answers are decoded in (``model.answer_dtype``); learning and scores use the
+    weights as they are."""
     _fingerprint: str | None = field(default=None, repr=False)
 
     @property
@@ -163,7 +167,7 @@ class Backbone:
 
         if options.do_sample:
             torch.manual_seed(options.seed)
-        with torch.inference_mode():
+        with torch.inference_mode(), self.precision.applied(self.model):
             output = self._generate(
                 input_ids=input_ids,
                 attention_mask=torch.ones_like(input_ids),
@@ -220,7 +224,7 @@ class Backbone:
             mask[index, shared + tail - (len(row) - shared) :] = 1
         if options.do_sample:
             torch.manual_seed(options.seed)
-        with torch.inference_mode():
+        with torch.inference_mode(), self.precision.applied(self.model):
             extra = {"cache": self._prefix_cache(ids[:1, :shared], len(rows))} if shared else {}
             output = self._generate(
                 input_ids=ids.to(self.device),
@@ -337,8 +341,11 @@ def load_backbone(config: ModelConfig, *, models_dir: Path | None = None) -> Bac
     nn.Module.to(model, device)  # PreTrainedModel.to's decorator hides its signature
     model.eval()
     model.requires_grad_(False)
-    log.info("loaded %s on %s as %s", config.name, device, dtype)
-    return Backbone(model=model, tokenizer=tokenizer, name=config.name)
+    precision = AnswerPrecision(answer_dtype(config.answer_dtype, device))
+    log.info("loaded %s on %s as %s, answering in %s", config.name, device, dtype, precision.name)
+    backbone = Backbone(model=model, tokenizer=tokenizer, name=config.name, precision=precision)
+    backbone.fingerprint()  # now, as loaded: not later, inside an engine's wrapped layers
+    return backbone
 
 
 def _load_pretrained(
@@ -385,5 +392,6 @@ def describe_backbone(backbone: Backbone) -> list[tuple[str, str]]:
         ("device", str(backbone.device)),
         ("torch threads", thread_usage().describe()),
         ("dtype", str(model.dtype).removeprefix("torch.")),
+        ("answers decoded in", backbone.precision.name),
         ("weights fingerprint", backbone.fingerprint()),
     ]

@@ -41,7 +41,7 @@ def default_workspace() -> Path:
 
 def default_cache_dir() -> Path:
     """Downloaded datasets (the official SQuAD file when no path is configured) and targets
-    computed once per model (the forgetting guard's, ``core/target_cache.py``)."""
+    computed once per model (the forgetting guard's, ``core/backbone_cache.py``)."""
     if os.environ.get("CL_CACHE_DIR"):
         return Path(os.environ["CL_CACHE_DIR"]).expanduser()
     return user_data_dir() / "cache"

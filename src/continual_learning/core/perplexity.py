@@ -11,12 +11,15 @@ import torch
 
 from continual_learning.core.backbone import Backbone, ChatMessage
 
+PERPLEXITY_TOKENS = 512
+"""Each text is cut to this many tokens before its perplexity is taken."""
+
 
 def perplexity(
     backbone: Backbone,
     texts: Sequence[str],
     *,
-    max_tokens: int = 512,
+    max_tokens: int = PERPLEXITY_TOKENS,
     applied: Callable[[str], AbstractContextManager[None]] | None = None,
 ) -> float:
     """exp(mean next-token loss) over all tokens of ``texts`` (each cut to ``max_tokens``),

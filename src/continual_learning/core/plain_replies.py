@@ -10,7 +10,8 @@ weights gives the same bits.
 
 It is only active inside :func:`remembering` (the harness's ``evaluate`` enters it), so code that
 changes the backbone's weights on purpose between calls (a script merging a LoRA) never gets an
-old reply: the key also holds the weights' fingerprint, taken when the block is entered.
+old reply: the key also holds the weights' fingerprint, taken when the block is entered, and the
+dtype answers are decoded in.
 Sampled replies are never kept: they are not a function of their prompt.
 """
 
@@ -60,7 +61,8 @@ def remembering(backbone: Backbone) -> Iterator[PlainReplies]:
     from continual_learning.core.backbone import weights_fingerprint
 
     store = kept_replies(backbone)
-    token = _ACTIVE.set((store, weights_fingerprint(backbone.model)))
+    weights = f"{weights_fingerprint(backbone.model)} answered in {backbone.precision.name}"
+    token = _ACTIVE.set((store, weights))
     try:
         yield store
     finally:

@@ -47,8 +47,9 @@ class SelfEdits:
 def write_self_edits(backbone: Backbone, document: str, *, max_new_tokens: int) -> SelfEdits:
     """Ask the backbone, with ``document`` in its context, for facts and for QA pairs."""
     options = GenerationOptions(max_new_tokens=max_new_tokens)
-    facts_text = backbone.chat(_ask(FACTS_PROMPT, document), options)
-    questions_text = backbone.chat(_ask(QUESTIONS_PROMPT, document), options)
+    with backbone.precision.suspended():  # training text: the weights' own dtype
+        facts_text = backbone.chat(_ask(FACTS_PROMPT, document), options)
+        questions_text = backbone.chat(_ask(QUESTIONS_PROMPT, document), options)
     return SelfEdits(facts=parse_facts(facts_text), qa_pairs=parse_qa_pairs(questions_text))
 
 

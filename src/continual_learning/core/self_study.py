@@ -24,17 +24,19 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from continual_learning.config.self_study import SelfStudySettings
 from continual_learning.core.backbone import Backbone, ChatMessage, GenerationOptions
+from continual_learning.core.backbone_cache import cache_key, cached_targets
 from continual_learning.core.paths import default_cache_dir
 from continual_learning.core.prompts import passages_prompt
 from continual_learning.core.study_target import StudyTarget
-from continual_learning.core.target_cache import cache_key, cached_targets
+from continual_learning.types import ProgressEvent, emit
 
 TERM_TEMPLATES = (
     "What does the text say about {term}?",
@@ -135,7 +137,8 @@ def teacher_targets(
         teacher_prompts = [
             backbone.encode_chat([system, {"role": "user", "content": text}]) for text in seen
         ]
-        answers = backbone.generate_batch(teacher_prompts, options)
+        with backbone.precision.suspended():  # training targets: the weights' own dtype
+            answers = backbone.generate_batch(teacher_prompts, options)
         kept = [(p, t, a) for p, t, a in zip(chunk, teacher_prompts, answers, strict=True) if a]
         if not kept:
             continue
@@ -212,13 +215,24 @@ def _answer_ids(backbone: Backbone, answer: str) -> torch.Tensor:
 # -- the loss ------------------------------------------------------------------------------------
 
 
+Forward = Callable[[torch.Tensor, torch.Tensor], Any]
+"""``(ids, attention_mask) -> model output``: the whole model, or ``FrozenPrefix.forward``."""
+
+
 def supervised_logits(
-    backbone: Backbone, rows: Sequence[torch.Tensor], supervised: Sequence[int]
+    backbone: Backbone,
+    rows: Sequence[torch.Tensor],
+    supervised: Sequence[int],
+    *,
+    forward: Forward | None = None,
 ) -> list[torch.Tensor]:
     """For each row (1 x T), the logits that predict its last ``supervised`` tokens
-    (n x vocab, float32), all rows in one right-padded forward pass."""
+    (n x vocab, float32), all rows in one right-padded forward pass (through ``forward``)."""
     ids, mask = backbone.right_padded(rows)
-    logits = backbone.model(input_ids=ids, attention_mask=mask, use_cache=False).logits
+    if forward is None:
+        logits = backbone.model(input_ids=ids, attention_mask=mask, use_cache=False).logits
+    else:
+        logits = forward(ids, mask).logits
     return [
         logits[index, row.shape[1] - count - 1 : row.shape[1] - 1].float()
         for index, (row, count) in enumerate(zip(rows, supervised, strict=True))
@@ -245,9 +259,12 @@ def _log_rest(logprobs: torch.Tensor) -> torch.Tensor:
     return torch.log1p(-mass)
 
 
-def distill_loss(backbone: Backbone, targets: Sequence[StudyTarget]) -> torch.Tensor:
+def distill_loss(
+    backbone: Backbone, targets: Sequence[StudyTarget], *, forward: Forward | None = None
+) -> torch.Tensor:
     """Mean over ``targets`` of their KL, differentiable in whatever the engine has applied."""
-    scores = supervised_logits(backbone, [t.ids for t in targets], [t.supervised for t in targets])
+    rows, supervised = [t.ids for t in targets], [t.supervised for t in targets]
+    scores = supervised_logits(backbone, rows, supervised, forward=forward)
     losses = [top_k_kl(t.top_logprobs, t.top_ids, s) for t, s in zip(targets, scores, strict=True)]
     return torch.stack(losses).mean()
 
@@ -315,9 +332,16 @@ def study_transcripts(
 
 
 def document_targets(
-    backbone: Backbone, document: str, settings: SelfStudySettings, *, system_prompt: str
+    backbone: Backbone,
+    document: str,
+    settings: SelfStudySettings,
+    *,
+    system_prompt: str,
+    on_event: Callable[[ProgressEvent], None] | None = None,
 ) -> list[StudyTarget]:
-    """An engine's study set for ``document``, as its section's settings ask."""
+    """An engine's study set for ``document``, as its section's settings ask: the teacher (the
+    frozen backbone, the document in its prompt) answers the study prompts."""
+    emit(on_event, "teacher answers", 0, settings.study_prompts)
     return teacher_targets(
         backbone,
         document,
@@ -329,10 +353,18 @@ def document_targets(
 
 
 def general_targets(
-    backbone: Backbone, texts: Sequence[str], settings: SelfStudySettings, *, system_prompt: str
+    backbone: Backbone,
+    texts: Sequence[str],
+    settings: SelfStudySettings,
+    *,
+    system_prompt: str,
+    on_event: Callable[[ProgressEvent], None] | None = None,
 ) -> list[StudyTarget]:
-    """An engine's guard rows on general ``texts``, as its section's settings ask: computed once
-    per model and settings, then read from the cache folder (``core/target_cache.py``)."""
+    """An engine's guard rows on general ``texts``, as its section's settings ask (none when
+    ``guard_share`` is 0): computed once per model and settings, then read from the cache
+    folder (``core/backbone_cache.py``; milliseconds)."""
+    if settings.guard_share <= 0:
+        return []
     key = cache_key(
         fingerprint=backbone.fingerprint(),
         texts=texts,
@@ -354,4 +386,5 @@ def general_targets(
             answer_tokens=settings.study_answer_tokens,
         ),
         backbone.device,
+        on_event=on_event,
     )

@@ -39,12 +39,23 @@ def swapped_parameters(
             if original is None:
                 raise ModelError(f"the backbone has no parameter {name} to fold a change into")
             originals.append((module, attribute, original))
-            replacement = tensor.to(device=original.device, dtype=original.dtype)
-            setattr(module, attribute, nn.Parameter(replacement, requires_grad=False))
+            setattr(module, attribute, _as_parameter(tensor, like=original))
         yield
     finally:
         for module, attribute, original in reversed(originals):
             setattr(module, attribute, original)
+
+
+def _as_parameter(tensor: torch.Tensor, *, like: nn.Parameter) -> nn.Parameter:
+    """``tensor`` as a frozen parameter on ``like``'s device and dtype; a parameter that already
+    is one is used as it is, so a cached fold keeps its identity from call to call (what
+    ``core/answer_precision.py`` keys its copies by)."""
+    if isinstance(tensor, nn.Parameter) and (tensor.device, tensor.dtype) == (
+        like.device,
+        like.dtype,
+    ):
+        return tensor
+    return nn.Parameter(tensor.to(device=like.device, dtype=like.dtype), requires_grad=False)
 
 
 class FoldCache:
@@ -66,7 +77,9 @@ class FoldCache:
     ) -> dict[str, torch.Tensor]:
         if self._key is not key:
             self._tensors, self._key = {}, None  # free the old copy before making the new one
-            self._tensors, self._key = fold(), key
+            folded = fold()
+            self._tensors = {n: nn.Parameter(t, requires_grad=False) for n, t in folded.items()}
+            self._key = key
         return self._tensors
 
     def clear(self) -> None:

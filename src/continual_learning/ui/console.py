@@ -17,7 +17,7 @@ def print_error(message: str) -> None:
 
 
 def print_notice(message: str) -> None:
-    """One line on stderr about something the user is waiting for."""
+    """One line on stderr the user should know about (a wait, a shared machine)."""
     err_console.print(f"[yellow]{message}[/]", highlight=False, soft_wrap=True)
 
 

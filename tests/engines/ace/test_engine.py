@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from continual_learning.core.backbone import Backbone
-from continual_learning.engines.ace.engine import AceEngine, _still_valid
+from continual_learning.engines.ace.adaptation import _still_valid
+from continual_learning.engines.ace.engine import AceEngine
 from continual_learning.engines.ace.playbook import DeltaOp, Playbook
 from continual_learning.engines.ace.reflector import reflect
 from continual_learning.engines.registry import create_engine

@@ -58,6 +58,8 @@ def test_a_cycle_learns_and_reports_bwt_fwt_krs(real_backbone: Backbone) -> None
     forgotten = sum(-c.bwt for c in (one, two) if c.bwt < 0)
     assert two.krs == pytest.approx(100 * math.exp(-0.05 * forgotten), abs=1e-2)
     assert one.fwt is None and not two.rolled_back
+    # The first cycle starts from a no-op adapter: its "before" is the backbone's own, kept on disk.
+    assert one.anchor_before == round(perplexity(real_backbone, engine.anchor_texts()), 4)
     assert engine.domain.buffer.stats().size == 2
     assert all(e.loss is not None for e in engine.domain.buffer.items)
     engine.clear()
@@ -212,3 +214,14 @@ def test_bad_state_is_refused_and_changes_nothing(tmp_path: Path) -> None:
 def test_unknown_target_modules_are_a_config_error() -> None:
     with pytest.raises(ConfigError, match="c_attn not found"):
         _engine(build_tiny_backbone(), target_modules=["q_proj", "c_attn"])
+
+
+def test_a_cycle_takes_the_backbones_fingerprint_outside_the_adapter() -> None:
+    """The guard's and the anchor's cache keys hold the weights' fingerprint; taken inside the
+    adapter's wrapped layers it was another model's, and the saved state then refused the very
+    backbone it was learned on in the next process."""
+    backbone = build_tiny_backbone()  # its fingerprint not taken yet, as in a fresh process
+    engine = _engine(backbone, guard_share=0.5, guard_samples=2)
+    engine.learn(_documents()[0], doc_id="velmoria")
+    assert backbone.fingerprint() == weights_fingerprint(backbone.model)
+    engine.clear()

@@ -1,11 +1,9 @@
 """ACE: Generate-Reflect-Curate loops that grow a playbook; no weight ever changes.
 
 Learning a document stores it, has the LLM write questions and answers about it (nobody has to
-type QA pairs), then runs ``num_loops`` passes over those questions: the Generator answers with
-the documents and the playbook, the Reflector judges the answer and draws a lesson, the Curator
-turns the lesson into delta operations. A pass in which every answer is right ends the loops
-early: there is nothing left to learn from them. Answering a question later uses the same
-Generator prompt.
+type QA pairs), then runs ``num_loops`` Generate-Reflect-Curate passes over those questions
+(``adaptation.py``). Answering a question later uses the same Generator prompt: the stored
+documents (the most relevant when not all fit) and the playbook.
 
 Which LLM plays the roles is ``ace.backend``: the backbone itself (``local``, the default, so ACE
 is compared on the same model as every other engine), Ollama or an OpenAI-compatible server. A
@@ -15,11 +13,9 @@ changes: edits from a loop are applied only once its calls have all succeeded.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.answer_style import AnswerStyle, styled_reply
@@ -28,12 +24,11 @@ from continual_learning.core.paths import default_playbooks_dir
 from continual_learning.core.relevance import cut_to_tokens, fit_budget, rank_by_relevance
 from continual_learning.core.self_questions import questions_about
 from continual_learning.core.storage import atomic_write_json, read_json, safe_name
+from continual_learning.engines.ace.adaptation import Adaptation, LoopRecord
 from continual_learning.engines.ace.config import AceConfig
-from continual_learning.engines.ace.curator import Curation, curate_all
 from continual_learning.engines.ace.generator import generator_messages, read_generation
 from continual_learning.engines.ace.llm import ChatModel, make_chat_model
-from continual_learning.engines.ace.playbook import DeltaOp, Playbook
-from continual_learning.engines.ace.reflector import Attempt, Reflection, reflect_all
+from continual_learning.engines.ace.playbook import Playbook
 from continual_learning.engines.answering import styled
 from continual_learning.engines.base import (
     Engine,
@@ -48,34 +43,9 @@ from continual_learning.types import (
     InfoItem,
     LearnReport,
     QAItem,
-    emit,
 )
 
 _PROMPT_OVERHEAD_TOKENS = 64
-
-
-@dataclass(frozen=True, kw_only=True)
-class LoopRecord:
-    """One Generate-Reflect-Curate pass over one document's questions."""
-
-    doc_id: str
-    loop: int
-    questions: int
-    correct: int
-    bullets: int
-    """Playbook size after the pass."""
-    helpful_tags: int
-    harmful_tags: int
-    added: int
-    merged: int
-    evicted: int
-    curator: dict[str, int]
-    """How many Curator replies were parsed, repaired, replaced by the fallback, rejected."""
-    seconds: float
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LoopRecord:
-        return cls(**{k: data[k] for k in cls.__dataclass_fields__})
 
 
 class AceEngine(Engine):
@@ -118,17 +88,26 @@ class AceEngine(Engine):
         questions = self._given_questions
         if questions is None:
             questions = self.write_questions(text, doc_id=doc_id) if self.config.num_loops else []
-        playbook, loops = self.playbook, len(self.loops)
         self.documents.append(Document(id=doc_id, text=text))
         self._token_counts.append(self.backbone.count_tokens(text))
+        adaptation = Adaptation(
+            llm=self.llm,
+            config=self.config,
+            generator_messages=lambda playbook, question: self._messages(
+                playbook, question, (), self.generation_options()
+            ),
+            answer_tokens=self.generation_options().max_new_tokens,
+            count_tokens=self.backbone.count_tokens,
+        )
         try:
-            records = self._run_loops(questions, document=text, doc_id=doc_id, on_event=on_event)
-        except BaseException:  # a failed role call: forget the document and its loops
+            self.playbook, records = adaptation.run(
+                self.playbook, questions, document=text, doc_id=doc_id, on_event=on_event
+            )
+        except BaseException:  # a failed role call: forget the document; the playbook is as it was
             self.documents.pop()
             self._token_counts.pop()
-            self.playbook = playbook
-            del self.loops[loops:]
             raise
+        self.loops.extend(records)
         return LearnOutcome(
             tokens=self._token_counts[-1], figures=self._figures(questions, records)
         )
@@ -141,94 +120,6 @@ class AceEngine(Engine):
             return self.llm.chat(messages, max_tokens=self.config.role_max_tokens)
 
         return questions_about(ask, text, doc_id=doc_id, count=self.config.questions_per_document)
-
-    def _run_loops(
-        self,
-        questions: Sequence[QAItem],
-        *,
-        document: str,
-        doc_id: str = "",
-        on_event: ProgressCallback | None = None,
-    ) -> list[LoopRecord]:
-        """``num_loops`` Generate-Reflect-Curate passes over ``questions`` about ``document``.
-
-        Questions without answers are judged against the document by the Reflector. Each pass
-        ends with one atomic playbook edit; a pass that fails part-way changes nothing.
-        """
-        records: list[LoopRecord] = []
-        for loop in range(1, self.config.num_loops + 1 if questions else 1):
-            record = self._one_loop(questions, document, doc_id, loop, on_event)
-            records.append(record)
-            if record.correct == record.questions:
-                break
-        self.loops.extend(records)
-        return records
-
-    def _one_loop(
-        self,
-        questions: Sequence[QAItem],
-        document: str,
-        doc_id: str,
-        loop: int,
-        on_event: ProgressCallback | None,
-    ) -> LoopRecord:
-        started = time.perf_counter()
-        draft = Playbook.from_json(self.playbook.to_json(), where="the playbook")
-        correct = 0
-        curations: list[tuple[Curation, Any]] = []
-        tags: list[DeltaOp] = []
-        step = self.config.questions_per_step
-        for first in range(0, len(questions), step):
-            emit(on_event, f"ACE loop {loop}", first, len(questions))
-            for reflection, curation in self._step(
-                draft, questions[first : first + step], document
-            ):
-                # Edits go into the draft at once, so the next step already sees them (the
-                # paper's online setting); the live playbook changes at the end of the loop.
-                ops = _still_valid([*reflection.tags, *curation.ops], draft)
-                result = draft.apply(ops, dedup_threshold=self.config.dedup_threshold)
-                correct += reflection.correct
-                curations.append((curation, result))
-                tags.extend(op for op in ops if op.op == "tag")
-        emit(on_event, f"ACE loop {loop}", len(questions), len(questions))
-        evicted = draft.enforce_budget(
-            max_bullets=self.config.max_bullets,
-            max_tokens=self.config.max_playbook_tokens,
-            count_tokens=self.backbone.count_tokens,
-        )
-        self.playbook = draft
-        return _loop_record(
-            doc_id, loop, questions, correct, draft, tags, curations, evicted, started
-        )
-
-    def _step(
-        self, draft: Playbook, items: Sequence[QAItem], document: str
-    ) -> list[tuple[Reflection, Curation]]:
-        """Generate, Reflect and Curate for ``items`` against one playbook, each role's calls as
-        one batch."""
-        options = self.generation_options()
-        conversations = [self._messages(draft, item.question, (), options) for item in items]
-        replies = self.llm.chat_many(conversations, max_tokens=options.max_new_tokens)
-        generations = [read_generation(reply, draft) for reply in replies]
-        attempts = [
-            Attempt(
-                question=item.question,
-                answer=generation.answer,
-                references=tuple(item.answers),
-                used=generation.used,
-            )
-            for item, generation in zip(items, generations, strict=True)
-        ]
-        max_role = self.config.role_max_tokens
-        reflections = reflect_all(self.llm, attempts, document=document, max_tokens=max_role)
-        curations = curate_all(
-            self.llm,
-            draft,
-            [r.lesson for r in reflections],
-            max_tokens=max_role,
-            fallback=self.config.curator_fallback,
-        )
-        return list(zip(reflections, curations, strict=True))
 
     # -- answering ---------------------------------------------------------------------------
 
@@ -409,47 +300,3 @@ class AceEngine(Engine):
                 ),
             ]
         return tuple(figures)
-
-
-def _loop_record(
-    doc_id: str,
-    loop: int,
-    questions: Sequence[QAItem],
-    correct: int,
-    playbook: Playbook,
-    tags: Sequence[DeltaOp],
-    curations: Sequence[tuple[Curation, Any]],
-    evicted: Sequence[Any],
-    started: float,
-) -> LoopRecord:
-    outcomes: dict[str, int] = {}
-    for curation, _ in curations:
-        outcomes[curation.outcome] = outcomes.get(curation.outcome, 0) + 1
-    return LoopRecord(
-        doc_id=doc_id,
-        loop=loop,
-        questions=len(questions),
-        correct=correct,
-        bullets=len(playbook),
-        helpful_tags=sum(t.tag == "helpful" for t in tags),
-        harmful_tags=sum(t.tag == "harmful" for t in tags),
-        added=sum(len(result.added) for _, result in curations),
-        merged=sum(len(result.merged) for _, result in curations),
-        evicted=len(evicted),
-        curator=outcomes,
-        seconds=time.perf_counter() - started,
-    )
-
-
-def _still_valid(ops: Sequence[DeltaOp], playbook: Playbook) -> list[DeltaOp]:
-    """``ops`` without those naming a bullet that is gone: in a batched step, a bullet one
-    question's Curator removed may still be named by the next question's tags or edits."""
-    gone: set[str] = set()
-    kept = []
-    for op in ops:
-        if op.bullet_id and (op.bullet_id in gone or playbook.get(op.bullet_id) is None):
-            continue
-        if op.op == "remove":
-            gone.add(op.bullet_id)
-        kept.append(op)
-    return kept

@@ -102,7 +102,6 @@ class Doc2LoraEngine(Engine):
         self._weights: dict[str, torch.Tensor] | None = None
         self._chunk_weights: dict[int, LoraWeights] = {}
         self._folds = FoldCache()
-        self._guard: list[StudyTarget] | None = None
 
     def _hypernetwork_path(self) -> Path:
         if self.config.hypernetwork:
@@ -209,14 +208,9 @@ class Doc2LoraEngine(Engine):
         )
 
     def _guard_targets(self) -> list[StudyTarget]:
-        c = self.config
-        if c.guard_share <= 0:
-            return []
-        if self._guard is None:
-            texts = general_paragraphs("builtin", c.guard_samples, config_key="doc2lora")
-            system = self.generation.system_prompt
-            self._guard = general_targets(self.backbone, texts, c, system_prompt=system)
-        return self._guard
+        texts = general_paragraphs("builtin", self.config.guard_samples, config_key="doc2lora")
+        system = self.generation.system_prompt
+        return general_targets(self.backbone, texts, self.config, system_prompt=system)
 
     def _keep(self, written: list[LoraFactors], texts: list[str], doc_id: str) -> int:
         """Add the new chunks; past ``max_chunks`` drop the oldest. Returns how many dropped."""

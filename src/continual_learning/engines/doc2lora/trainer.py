@@ -116,7 +116,8 @@ def teacher_answered(
     by_length = sorted(range(len(prompts)), key=lambda i: prompts[i].shape[1])
     for start in range(0, len(by_length), batch_size):
         batch = by_length[start : start + batch_size]
-        generated = backbone.generate_batch([prompts[i] for i in batch], options)
+        with backbone.precision.suspended():  # training targets: the weights' own dtype
+            generated = backbone.generate_batch([prompts[i] for i in batch], options)
         for position, reply in zip(batch, generated, strict=True):
             replies[position] = reply
         if on_event:
@@ -144,7 +145,8 @@ def teacher_examples(
     options = GenerationOptions(max_new_tokens=48)
 
     def ask(message: str) -> str:
-        return backbone.chat([{"role": "user", "content": message}], options)
+        with backbone.precision.suspended():  # training data: the weights' own dtype
+            return backbone.chat([{"role": "user", "content": message}], options)
 
     examples = []
     for done, paragraph in enumerate(paragraphs, start=1):

@@ -14,6 +14,7 @@ from continual_learning.core.forgetting import knowledge_retention_score
 from continual_learning.core.lora import LoraWeights
 from continual_learning.engines.replay_lora.buffers import ReplayBuffer
 from continual_learning.engines.replay_lora.ewc import OnlineEwc
+from continual_learning.engines.replay_lora.trainer import TrainResult
 from continual_learning.errors import StateError
 
 
@@ -67,6 +68,24 @@ class CycleRecord:
         if set(data) != names:
             raise ValueError(f"fields {sorted(set(data) ^ names)} do not match a cycle record")
         return cls(**data)
+
+
+@dataclass(kw_only=True)
+class CycleRun:
+    """What one cycle's training produced, before it is kept or rolled back."""
+
+    result: TrainResult
+    epochs: int
+    anchor: tuple[float, float]
+    """The anchor set's perplexity before and after training."""
+    new: tuple[float, float]
+    """The new data's perplexity before and after training."""
+    bwt: float
+    rolled_back: bool
+    trained: LoraWeights = field(default_factory=dict)
+    """The adapter after training (empty when rolled back)."""
+    losses: list[float] = field(default_factory=list)
+    """Each new and replayed example's loss after training (the buffer's priorities)."""
 
 
 @dataclass(kw_only=True)

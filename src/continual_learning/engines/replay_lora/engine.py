@@ -37,6 +37,7 @@ from typing import Any
 
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone
+from continual_learning.core.backbone_cache import cache_key, cached_number
 from continual_learning.core.chunking import Chunk, chunk_text
 from continual_learning.core.corpus import general_paragraphs
 from continual_learning.core.forgetting import (
@@ -54,8 +55,9 @@ from continual_learning.core.lora import (
     read_weights,
     stacked,
 )
+from continual_learning.core.paths import default_cache_dir
 from continual_learning.core.peft_export import LoraAdapter
-from continual_learning.core.perplexity import perplexity
+from continual_learning.core.perplexity import PERPLEXITY_TOKENS, perplexity
 from continual_learning.core.scope import Scope
 from continual_learning.core.self_edit import write_self_edits
 from continual_learning.core.self_study import (
@@ -77,6 +79,7 @@ from continual_learning.engines.replay_lora.config import ReplayLoraConfig
 from continual_learning.engines.replay_lora.cycle import (
     CyclePlan,
     CycleRecord,
+    CycleRun,
     Domain,
 )
 from continual_learning.engines.replay_lora.domain_files import (
@@ -121,7 +124,6 @@ class ReplayLoraEngine(Engine):
         """Set with :meth:`set_anchor`; None means ``anchor_corpus`` from the config."""
         self._initial: LoraWeights | None = None
         self._folds = FoldCache()
-        self._guard: list[StudyTarget] | None = None
         self.scope = Scope(config.scope_threshold)
         self.scope_owners: list[tuple[str, int]] = []
         """``per_cycle``: the domain and cycle adapter of each of the scope's passages."""
@@ -205,7 +207,14 @@ class ReplayLoraEngine(Engine):
     # -- learning ---------------------------------------------------------------------------------
 
     def _learn(self, text: str, *, doc_id: str, on_event: ProgressCallback | None) -> LearnOutcome:
-        study = self._study_targets(text, on_event) if self.config.objective != "nll" else []
+        system = self.generation.system_prompt
+        study = (
+            document_targets(
+                self.backbone, text, self.config, system_prompt=system, on_event=on_event
+            )
+            if self.config.objective != "nll"
+            else []
+        )
         examples = self.new_examples(text, source=doc_id, on_event=on_event, study=study)
         record, result = self._cycle(examples, epochs=None, on_event=on_event, study=study)
         return LearnOutcome(
@@ -225,12 +234,6 @@ class ReplayLoraEngine(Engine):
             notes=study_notes(study),
         )
 
-    def _study_targets(self, text: str, on_event: ProgressCallback | None) -> list[StudyTarget]:
-        """The teacher (the frozen backbone, the document in its prompt) answers study prompts."""
-        emit(on_event, "teacher answers", 0, self.config.study_prompts)
-        system = self.generation.system_prompt
-        return document_targets(self.backbone, text, self.config, system_prompt=system)
-
     def _transcripts(self, study: Sequence[StudyTarget]) -> list[str]:
         system = self.generation.system_prompt
         return study_transcripts(self.backbone, system, study, TURNS_PER_TRANSCRIPT)
@@ -239,18 +242,14 @@ class ReplayLoraEngine(Engine):
         """The frozen backbone's own distribution on general paragraphs the anchor does not
         hold (the anchor measures BWT; training on it would flatter the measure)."""
         c = self.config
-        if c.guard_share <= 0:
-            return []
-        if self._guard is None:
-            texts = general_paragraphs(
-                c.anchor_corpus,
-                c.anchor_samples + c.guard_samples,
-                config_key="replay_lora.anchor_corpus",
-            )
-            unseen = [t for t in texts if t not in set(self.anchor_texts())]
-            system = self.generation.system_prompt
-            self._guard = general_targets(self.backbone, unseen or texts, c, system_prompt=system)
-        return self._guard
+        texts = general_paragraphs(
+            c.anchor_corpus,
+            c.anchor_samples + c.guard_samples,
+            config_key="replay_lora.anchor_corpus",
+        )
+        unseen = [t for t in texts if t not in set(self.anchor_texts())]
+        system = self.generation.system_prompt
+        return general_targets(self.backbone, unseen or texts, c, system_prompt=system)
 
     def chunks(self, text: str, *, source: str) -> list[Chunk]:
         """``text`` cut into the ``chunk_tokens`` windows that become training examples."""
@@ -309,23 +308,46 @@ class ReplayLoraEngine(Engine):
         on_event: ProgressCallback | None,
         study: Sequence[StudyTarget] = (),
     ) -> tuple[CycleRecord, TrainResult]:
+        """Train on ``new`` (with replay), measure, then keep the result or roll it back."""
         started = time.perf_counter()
         domain = self.domain
         replayed = replay_count(len(new), self.config.min_replay_ratio, len(domain.buffer))
         replay = [] if self.per_cycle else domain.buffer.sample(replayed)
+        run = self._train_and_measure(new, replay, epochs, study, on_event)
+        if not run.rolled_back:
+            self._keep(domain, new, replay, run)
+        record = self._record(domain, new, replay, run, started)
+        domain.cycles.append(record)
+        return record, run.result
+
+    def _train_and_measure(
+        self,
+        new: Sequence[ReplayExample],
+        replay: Sequence[ReplayExample],
+        epochs: int | None,
+        study: Sequence[StudyTarget],
+        on_event: ProgressCallback | None,
+    ) -> CycleRun:
+        """One cycle's training inside the adapter, with the anchor's and the new data's
+        perplexity before and after; a cycle past ``rollback_bwt`` is marked rolled back."""
+        domain = self.domain
         new_texts = [e.text for e in new]
         # This cycle's study transcripts are fitted token by token to the teacher instead.
         studied = set(self._transcripts(study))
         training = [t for t in new_texts if t not in studied] + [e.text for e in replay]
-        guard = self._guard_targets()
         anchor = self.anchor_texts()
         settings = self._settings(epochs, cycle=len(self.cycles()))
         start = self._initial_weights() if self.per_cycle else domain.weights
+        # What depends only on the backbone is read before the adapter wraps its layers.
+        guard = self._guard_targets()
+        emit(on_event, "measure", 0, 2)
+        no_op_start = self.per_cycle or not start
+        anchor_before = self._backbone_anchor_perplexity(anchor) if no_op_start else None
         with lora_applied(
             self.backbone.model, self.peft_config, start or self._initial_weights()
         ) as parameters:
-            emit(on_event, "measure", 0, 2)
-            anchor_before = perplexity(self.backbone, anchor)
+            if anchor_before is None:
+                anchor_before = perplexity(self.backbone, anchor)
             new_before = perplexity(self.backbone, new_texts)
             result = train(
                 self.backbone,
@@ -342,66 +364,98 @@ class ReplayLoraEngine(Engine):
             new_after = perplexity(self.backbone, new_texts)
             emit(on_event, "measure", 2, 2)
             bwt = perplexity_bwt(anchor_before, anchor_after)
-            rolled_back = self.config.auto_rollback and bwt < self.config.rollback_bwt
-            if not rolled_back:
-                trained = read_weights(parameters)
+            run = CycleRun(
+                result=result,
+                epochs=settings.epochs,
+                anchor=(anchor_before, anchor_after),
+                new=(new_before, new_after),
+                bwt=bwt,
+                rolled_back=self.config.auto_rollback and bwt < self.config.rollback_bwt,
+            )
+            if not run.rolled_back:
+                run.trained = read_weights(parameters)
                 if self.config.ewc:
                     domain.ewc.update(
                         parameters,
                         new_texts[: self.config.fisher_samples],
                         lambda t: batch_loss(self.backbone, [t], settings.max_tokens),
                     )
-                losses = example_losses(
-                    self.backbone, new_texts + [e.text for e in replay], settings.max_tokens
-                )
+                texts = new_texts + [e.text for e in replay]
+                run.losses = example_losses(self.backbone, texts, settings.max_tokens)
+        return run
+
+    def _keep(
+        self,
+        domain: Domain,
+        new: Sequence[ReplayExample],
+        replay: Sequence[ReplayExample],
+        run: CycleRun,
+    ) -> None:
+        """The cycle's adapter becomes the domain's; its examples join the scope and buffer."""
+        domain.weights = run.trained
+        if self.per_cycle:
+            domain.episodes.append(run.trained)
+        for example in new:
+            self.scope.add(example.text)
+            self.scope_owners.append((domain.name, len(domain.episodes) - 1))
+        loss_by_id = {e.id: loss for e, loss in zip([*new, *replay], run.losses, strict=True)}
+        domain.buffer.update_losses(loss_by_id)
+        domain.buffer.add(
+            ReplayExample(id=e.id, text=e.text, source=e.source, loss=loss_by_id[e.id]) for e in new
+        )
+
+    def _record(
+        self,
+        domain: Domain,
+        new: Sequence[ReplayExample],
+        replay: Sequence[ReplayExample],
+        run: CycleRun,
+        started: float,
+    ) -> CycleRecord:
+        (anchor_before, anchor_after), (new_before, new_after) = run.anchor, run.new
         reason = ""
-        if rolled_back:
+        if run.rolled_back:
             # domain.weights was never replaced: the pre-cycle tensors are still the adapter's.
             reason = (
-                f"BWT {bwt:.3f} < rollback_bwt {self.config.rollback_bwt}: anchor perplexity "
+                f"BWT {run.bwt:.3f} < rollback_bwt {self.config.rollback_bwt}: anchor perplexity "
                 f"rose from {anchor_before:.3f} to {anchor_after:.3f}"
             )
-        else:
-            domain.weights = trained
-            if self.per_cycle:
-                domain.episodes.append(trained)
-            for example in new:
-                self.scope.add(example.text)
-                self.scope_owners.append((domain.name, len(domain.episodes) - 1))
-            loss_by_id = {e.id: loss for e, loss in zip([*new, *replay], losses, strict=True)}
-            domain.buffer.update_losses(loss_by_id)
-            domain.buffer.add(
-                ReplayExample(id=e.id, text=e.text, source=e.source, loss=loss_by_id[e.id])
-                for e in new
-            )
         previous = domain.cycles[-1] if domain.cycles else None
-        kept_bwts = domain.kept_bwts() + ([] if rolled_back else [bwt])
-        record = CycleRecord(
+        kept_bwts = domain.kept_bwts() + ([] if run.rolled_back else [run.bwt])
+        return CycleRecord(
             index=len(self.cycles()) + 1,
             domain=domain.name,
             created=datetime.now(UTC).isoformat(timespec="seconds"),
             new_examples=len(new),
             replayed=len(replay),
-            epochs=settings.epochs,
-            steps=result.steps,
-            first_loss=result.losses[0],
-            final_loss=result.losses[-1],
-            ewc_penalty=result.penalties[-1],
+            epochs=run.epochs,
+            steps=run.result.steps,
+            first_loss=run.result.losses[0],
+            final_loss=run.result.losses[-1],
+            ewc_penalty=run.result.penalties[-1],
             anchor_before=round(anchor_before, 4),
             anchor_after=round(anchor_after, 4),
-            bwt=round(bwt, 4),
+            bwt=round(run.bwt, 4),
             new_before=round(new_before, 4),
             new_after=round(new_after, 4),
             fwt=None
             if previous is None
             else round(perplexity_fwt(previous.new_before, new_before), 4),
             krs=round(knowledge_retention_score(kept_bwts, self.config.krs_lambda), 4),
-            rolled_back=rolled_back,
+            rolled_back=run.rolled_back,
             reason=reason,
             seconds=round(time.perf_counter() - started, 3),
         )
-        domain.cycles.append(record)
-        return record, result
+
+    def _backbone_anchor_perplexity(self, anchor: list[str]) -> float:
+        """The anchor's perplexity before a cycle whose adapter starts as a no-op (B = 0: every
+        per-cycle adapter, a shared one's first): the backbone's own, which depends only on its
+        weights and the anchor, so it is computed once per model and anchor and kept on disk."""
+        settings = {"measure": "perplexity", "max_tokens": PERPLEXITY_TOKENS}
+        key = cache_key(fingerprint=self.backbone.fingerprint(), texts=anchor, settings=settings)
+        return cached_number(
+            default_cache_dir(), "anchor-perplexity", key, lambda: perplexity(self.backbone, anchor)
+        )
 
     def _settings(self, epochs: int | None, *, cycle: int = 0) -> TrainSettings:
         c = self.config

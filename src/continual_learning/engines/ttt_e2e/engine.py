@@ -36,6 +36,7 @@ import torch
 
 from continual_learning.config.schema import GenerationConfig
 from continual_learning.core.backbone import Backbone
+from continual_learning.core.frozen_prefix import FrozenPrefix
 from continual_learning.core.paths import default_cache_dir
 from continual_learning.core.scope import Scope
 from continual_learning.core.self_edit import write_self_edits
@@ -83,11 +84,11 @@ class TttE2eEngine(Engine):
         self.gate: TfidfGate | None = None
         self.last_opened: dict[int, torch.Tensor] = {}
         """The neurons per layer the last document was allowed to change."""
+        self._prefix: FrozenPrefix | None = None
         self.memories: list[dict[str, torch.Tensor]] = []
         """``routed``: each learned document's deltas (:meth:`DualMLPLayers.tensors`), in order."""
         self._loaded: int | None = None
         """``routed``: the document whose deltas the layers hold now."""
-        self._guard: list[StudyTarget] | None = None
         self.scope = Scope(config.scope_threshold)
 
     # -- learning ------------------------------------------------------------------------------
@@ -110,8 +111,13 @@ class TttE2eEngine(Engine):
             emit(on_event, "write self-edits", 0, 1)
             edits = write_self_edits(self.backbone, text, max_new_tokens=c.self_edit_tokens)
             texts += edits.training_texts(self.backbone, self.generation.system_prompt)
-        study = self._study_targets(text, on_event) if c.objective != "nll" else []
-        guard = self._guard_targets(on_event) if c.guard_share > 0 else []
+        system = self.generation.system_prompt
+        study = (
+            document_targets(self.backbone, text, c, system_prompt=system, on_event=on_event)
+            if c.objective != "nll"
+            else []
+        )
+        guard = self._guard_targets(on_event)
         if self.routed:
             self.layers.reset()  # this document's deltas start from the frozen model
         opened = self._open_neurons(document, on_event)
@@ -145,21 +151,12 @@ class TttE2eEngine(Engine):
             notes=study_notes(study),
         )
 
-    def _study_targets(self, text: str, on_event: ProgressCallback | None) -> list[StudyTarget]:
-        """The teacher (the frozen backbone, the document in its prompt) answers study prompts."""
-        emit(on_event, "teacher answers", 0, self.config.study_prompts)
-        system = self.generation.system_prompt
-        return document_targets(self.backbone, text, self.config, system_prompt=system)
-
     def _guard_targets(self, on_event: ProgressCallback | None) -> list[StudyTarget]:
-        """The frozen backbone's own behaviour on general paragraphs, computed once."""
-        if self._guard is None:
-            c = self.config
-            emit(on_event, "guard targets", 0, c.guard_samples)
-            texts = calibration_texts(c.calibration_corpus, c.guard_samples)
-            system = self.generation.system_prompt
-            self._guard = general_targets(self.backbone, texts, c, system_prompt=system)
-        return self._guard
+        """The frozen backbone's own behaviour on paragraphs of the calibration corpus."""
+        c = self.config
+        texts = calibration_texts(c.calibration_corpus, c.guard_samples)
+        system = self.generation.system_prompt
+        return general_targets(self.backbone, texts, c, system_prompt=system, on_event=on_event)
 
     def _plan(
         self, batches: list[torch.Tensor], study: list[StudyTarget], guard: list[StudyTarget]
@@ -255,18 +252,26 @@ class TttE2eEngine(Engine):
     def _step_loss(self, step: TrainStep) -> tuple[torch.Tensor, dict[str, float]]:
         """The task loss (nll, distill, or their mean), blended with the guard's KL to base."""
         task: dict[str, torch.Tensor] = {}
+        forward = self._frozen_prefix().forward
         if step.document is not None:
-            task["nll"] = self.backbone.model(input_ids=step.document, labels=step.document).loss
+            task["nll"] = forward(step.document, labels=step.document).loss
         if step.study:
-            task["distill"] = distill_loss(self.backbone, step.study)
+            task["distill"] = distill_loss(self.backbone, step.study, forward=forward)
         loss = torch.stack(list(task.values())).mean()
         parts = {name: round(value.item(), 4) for name, value in task.items()}
         if step.guard:
-            guard = distill_loss(self.backbone, step.guard)
+            guard = distill_loss(self.backbone, step.guard, forward=forward)
             share = self.config.guard_share
             loss = (1.0 - share) * loss + share * guard
             parts["guard"] = round(guard.item(), 4)
         return loss, parts
+
+    def _frozen_prefix(self) -> FrozenPrefix:
+        """The layers before the first DualMLP never change: their states are computed once
+        per training row (``core/frozen_prefix.py``), for every document this engine learns."""
+        if self._prefix is None:
+            self._prefix = FrozenPrefix(self.backbone.model, self.layers.start)
+        return self._prefix
 
     def _optimizer(self, parameters: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
         if self.config.optimizer == "sgd":

@@ -22,10 +22,10 @@ import torch
 from torch import nn
 
 from continual_learning.core.backbone import Backbone
+from continual_learning.core.backbone_cache import cache_key
 from continual_learning.core.corpus import general_paragraphs
 from continual_learning.core.hidden_states import layer_mlps
 from continual_learning.core.storage import atomic_write_bytes
-from continual_learning.core.target_cache import cache_key
 from continual_learning.engines.ttt_e2e.dual_mlp import GatedMlp
 from continual_learning.errors import StateError
 from continual_learning.types import ProgressEvent

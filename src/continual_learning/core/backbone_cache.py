@@ -1,11 +1,12 @@
-"""The forgetting guard's targets, kept on disk between processes.
+"""What depends only on the frozen backbone, kept on disk between processes.
 
-What the frozen backbone does on the guard's general paragraphs (its next-token distributions,
-its answers to study prompts about them) depends only on the model's weights, the texts and a
-few settings, yet computing it costs a weight engine ~20-30 s on two CPU cores: every ``learn``
-command, which is a new process, paid it again. Here it is computed once per model and
-settings and read back after, as safetensors (tensors) with JSON metadata (prompts, answers):
-nothing is unpickled, and a damaged file is recomputed and rewritten, never trusted.
+What the frozen backbone does on fixed general paragraphs (the forgetting guard's next-token
+distributions and its answers to study prompts, Replay-LoRA's anchor perplexity; TTT-E2E's
+TF-IDF gate keeps its own file the same way) depends only on the model's weights, the texts and
+a few settings, yet computing it costs a weight engine seconds to tens of seconds on two CPU
+cores: every ``learn`` command, which is a new process, paid it again. Here it is computed once
+per model and settings and read back after, as safetensors (tensors) with JSON metadata, or as
+JSON: nothing is unpickled, and a damaged file is recomputed and rewritten, never trusted.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from continual_learning.core.storage import atomic_write_bytes
+from continual_learning.core.storage import atomic_write_bytes, atomic_write_json
 from continual_learning.core.study_target import StudyTarget
+from continual_learning.types import ProgressEvent, emit
 
 if TYPE_CHECKING:
     import torch
@@ -38,19 +40,45 @@ def cache_key(*, fingerprint: str, texts: Sequence[str], settings: dict[str, obj
 
 
 def cached_targets(
-    folder: Path, key: str, compute: Callable[[], list[StudyTarget]], device: object
+    folder: Path,
+    key: str,
+    compute: Callable[[], list[StudyTarget]],
+    device: object,
+    *,
+    on_event: Callable[[ProgressEvent], None] | None = None,
 ) -> list[StudyTarget]:
-    """The targets stored under ``key``, or ``compute()``'s, stored for next time."""
+    """The targets stored under ``key``, or ``compute()``'s, stored for next time (saying so
+    to ``on_event``: a first run on a machine computes them)."""
     path = folder / "guard-targets" / f"{key}.safetensors"
     found = _read(path, device)
     if found is not None:
         return found
+    emit(on_event, "guard targets (once per model)", 0, None)
     targets = compute()
     try:
         atomic_write_bytes(path, _encode(targets))
     except OSError as exc:  # a read-only or full cache costs only the time, next process
         log.info("cannot keep guard targets in %s: %s", path.parent, exc)
     return targets
+
+
+def cached_number(folder: Path, kind: str, key: str, compute: Callable[[], float]) -> float:
+    """The number stored under ``kind``/``key``, or ``compute()``'s, stored for next time."""
+    path = folder / kind / f"{key}.json"
+    if path.is_file():
+        try:
+            value = json.loads(path.read_text())["value"]
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                return float(value)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        log.warning("%s is damaged: computing it again", path)
+    value = compute()
+    try:
+        atomic_write_json(path, {"value": value})
+    except OSError as exc:  # a read-only or full cache costs only the time, next process
+        log.info("cannot keep %s in %s: %s", kind, path.parent, exc)
+    return value
 
 
 def _encode(targets: Sequence[StudyTarget]) -> bytes:

@@ -58,3 +58,20 @@ def test_other_weights_get_other_targets_and_a_damaged_file_is_recomputed(
     recomputed = _targets(tiny_backbone)
     assert _same(first, recomputed)
     assert sum(p.stat().st_size > 100 for p in files) == 1  # its file, rewritten whole
+
+
+def test_a_number_is_computed_once_and_a_damaged_file_again(tmp_path: Path) -> None:
+    from continual_learning.core.backbone_cache import cached_number
+
+    calls: list[float] = []
+
+    def compute() -> float:
+        calls.append(1.0)
+        return 21.5
+
+    assert cached_number(tmp_path, "anchor-perplexity", "k1", compute) == 21.5
+    assert cached_number(tmp_path, "anchor-perplexity", "k1", compute) == 21.5
+    assert len(calls) == 1
+    (tmp_path / "anchor-perplexity" / "k1.json").write_text('{"value": "not a number"')
+    assert cached_number(tmp_path, "anchor-perplexity", "k1", compute) == 21.5
+    assert len(calls) == 2
