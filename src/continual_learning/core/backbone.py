@@ -392,6 +392,13 @@ def describe_backbone(backbone: Backbone) -> list[tuple[str, str]]:
         ("device", str(backbone.device)),
         ("torch threads", thread_usage().describe()),
         ("dtype", str(model.dtype).removeprefix("torch.")),
-        ("answers decoded in", backbone.precision.name),
+        ("answers decoded in", _answer_dtype_label(backbone)),
         ("weights fingerprint", backbone.fingerprint()),
     ]
+
+
+def _answer_dtype_label(backbone: Backbone) -> str:
+    """``bfloat16``, or the weights' own dtype said as such (``model.answer_dtype: weights``)."""
+    if backbone.precision.dtype is None:
+        return f"{str(backbone.model.dtype).removeprefix('torch.')} (the weights' own)"
+    return backbone.precision.name
