@@ -66,11 +66,11 @@ def test_a_weight_changed_in_place_or_swapped_in_is_copied_again() -> None:
     with swapped_parameters(backbone.model, cache.tensors(key, lambda: zeros)):
         swapped = logits()
     with swapped_parameters(backbone.model, cache.tensors(key, lambda: zeros)):
-        assert torch.equal(logits(), swapped)  # the cached fold keeps its copy
+        assert torch.equal(logits(), swapped)  # the same fold again: the same answers
     assert not torch.equal(swapped, changed)
 
 
-def test_tied_weights_stay_tied_and_integer_buffers_are_left_alone() -> None:
+def test_tied_weights_stay_tied_and_every_parameter_comes_back_float32() -> None:
     backbone = build_tiny_backbone()
     model = backbone.model
     tied = model.get_input_embeddings().weight is model.get_output_embeddings().weight
