@@ -78,7 +78,9 @@ def test_a_busy_workbench_process_leaves_one_thread_and_the_cli_says_so(
         assert started_now.oversubscribed and "oversubscribed" in started_now.describe()
         assert "timings are unreliable" in (started_now.notice() or "")
         notice = cli("ask", "--engine", "closed-book", "What is 2 + 2?").stderr
-        assert "other workbench process" in notice and "unreliable" in notice
+        # Its own start-up competes with the other process, which may then be seen busy on one
+        # core only: the CLI then says "slower" rather than "unreliable"; either way, it says so.
+        assert "other workbench process" in notice and "timings are" in notice
     finally:
         other.kill()
         other.wait()
