@@ -88,8 +88,10 @@ def test_a_scoped_engine_leaves_unrelated_text_to_the_untouched_model(
     before = [perplexity(tiny_backbone, [text]) for text in (UNRELATED, document)]
     engine.learn(document, doc_id=documents[0].id)
     assert engine.route(about_it[0]) is not None and engine.route(UNRELATED) is None
-    applied = lambda text: engine.applied_for(engine.route(text))  # noqa: E731
-    after = [perplexity(tiny_backbone, [t], applied=applied) for t in (UNRELATED, document)]
+    after = [
+        perplexity(tiny_backbone, [t], applied=engine.applied_for, routes=[engine.route(t)])
+        for t in (UNRELATED, document)
+    ]
     assert after[0] == before[0]  # bit for bit: nothing was applied to unrelated text
     assert after[1] != before[1]  # the document itself is in scope: the learning applies
     # Batched answers, split by scope, equal one-at-a-time answers.

@@ -42,6 +42,11 @@ class ModelConfig:
     threads: int = setting(
         0, minimum=0, maximum=1024, help="torch intra-op threads; 0: the machine's physical cores"
     )
+    reuse_freed_memory: bool = setting(  # measured: docs/speed.md#freed-memory
+        True,
+        help="keep freed memory for reuse (glibc) instead of fresh zeroed pages at every "
+        "decoding step; the process keeps its peak memory until it exits",
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -326,11 +326,14 @@ def resolve_dtype(requested: str, device: str) -> torch.dtype:
 
 def load_backbone(config: ModelConfig, *, models_dir: Path | None = None) -> Backbone:
     """Load the model named by ``config.name`` (see module docstring for the accepted forms)."""
+    from continual_learning.core.freed_memory import reuse_freed_memory
     from continual_learning.core.model_store import resolve_model_source
     from continual_learning.core.paths import default_models_dir
     from continual_learning.core.threads import configure_threads
 
     configure_threads(config.threads)
+    if config.reuse_freed_memory:
+        reuse_freed_memory()
     models_dir = models_dir or default_models_dir(config.models_dir)
     source = resolve_model_source(config.name, models_dir=models_dir)
     device = resolve_device(config.device)

@@ -4,7 +4,7 @@ perplexity over plain text, and the loss of an answer after a chat prompt."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 
 import torch
@@ -15,30 +15,80 @@ PERPLEXITY_TOKENS = 512
 """Each text is cut to this many tokens before its perplexity is taken."""
 
 
+BATCH_TOKENS = 2048
+"""Tokens (rows x the longest row) per forward pass when a perplexity is taken in batches."""
+
+
 def perplexity(
     backbone: Backbone,
     texts: Sequence[str],
     *,
     max_tokens: int = PERPLEXITY_TOKENS,
-    applied: Callable[[str], AbstractContextManager[None]] | None = None,
+    applied: Callable[[Hashable], AbstractContextManager[object]] | None = None,
+    routes: Sequence[Hashable] | None = None,
 ) -> float:
-    """exp(mean next-token loss) over all tokens of ``texts`` (each cut to ``max_tokens``),
-    each text computed inside ``applied(text)`` when given (for an engine:
-    ``applied_for(route(text))``)."""
+    """exp(mean next-token loss) over all tokens of ``texts`` (each cut to ``max_tokens``).
+
+    With ``routes`` (one per text), the texts of each route are computed inside
+    ``applied(route)`` (for an engine: ``applied_for``, so what it learned applies as when it
+    answers). Texts are computed in batches, right-padded: a padded position comes after every
+    real token of its row, so no real token sees one, and each token's loss is what it is alone
+    (up to float rounding).
+    """
+    groups: dict[Hashable, list[str]] = {}
+    for i, text in enumerate(texts):
+        groups.setdefault(routes[i] if routes is not None else None, []).append(text)
     total_loss, total_tokens = 0.0, 0
-    with torch.inference_mode():
-        for text in texts:
-            ids = backbone.tokenizer(text, return_tensors="pt")["input_ids"][:, :max_tokens]
-            if ids.shape[1] < 2:
-                continue
-            ids = ids.to(backbone.device)
-            with applied(text) if applied else nullcontext():
-                loss = backbone.model(input_ids=ids, labels=ids).loss  # mean over T-1 tokens
-            total_loss += float(loss) * (ids.shape[1] - 1)
-            total_tokens += ids.shape[1] - 1
+    for route, group in groups.items():
+        with applied(route) if applied is not None else nullcontext():
+            loss, tokens = summed_loss(backbone, group, max_tokens=max_tokens)
+        total_loss, total_tokens = total_loss + loss, total_tokens + tokens
     if total_tokens == 0:
         raise ValueError("perplexity needs at least one text of two or more tokens")
     return math.exp(total_loss / total_tokens)
+
+
+def summed_loss(
+    backbone: Backbone, texts: Sequence[str], *, max_tokens: int = PERPLEXITY_TOKENS
+) -> tuple[float, int]:
+    """The next-token loss summed over every predicted token of ``texts``, and how many."""
+    encoded = [
+        ids
+        for text in texts
+        if (ids := backbone.tokenizer(text)["input_ids"][:max_tokens]) and len(ids) >= 2
+    ]
+    encoded.sort(key=len)
+    total_loss, total_tokens = 0.0, 0
+    with torch.inference_mode():
+        for batch in _batches(encoded):
+            ids, labels = _right_padded(batch, backbone.device)
+            counted = sum(len(row) - 1 for row in batch)
+            loss = backbone.model(input_ids=ids, labels=labels).loss  # mean over ``counted``
+            total_loss += float(loss) * counted
+            total_tokens += counted
+    return total_loss, total_tokens
+
+
+def _batches(encoded: Sequence[list[int]]) -> list[list[list[int]]]:
+    """Consecutive rows (sorted by length) while rows x the longest stays in ``BATCH_TOKENS``."""
+    batches: list[list[list[int]]] = []
+    for row in encoded:
+        if batches and (len(batches[-1]) + 1) * len(row) <= BATCH_TOKENS:
+            batches[-1].append(row)
+        else:
+            batches.append([row])
+    return batches
+
+
+def _right_padded(rows: Sequence[list[int]], device: object) -> tuple[torch.Tensor, torch.Tensor]:
+    """Input ids and labels (-100 where padded), each (rows, longest)."""
+    width = max(len(row) for row in rows)
+    ids = torch.zeros(len(rows), width, dtype=torch.long)
+    labels = torch.full((len(rows), width), -100, dtype=torch.long)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = torch.tensor(row)
+        labels[i, : len(row)] = ids[i, : len(row)]
+    return ids.to(device), labels.to(device)
 
 
 def chat_with_answer(

@@ -260,8 +260,9 @@ def measure_heldout(
 
     ppl = None
     if inputs.heldout_texts:
-        routed = lambda text: engine.applied_for(engine.route(text))  # noqa: E731
-        ppl = perplexity(engine.backbone, inputs.heldout_texts, applied=routed)
+        texts = inputs.heldout_texts
+        routes = [engine.route(text) for text in texts]
+        ppl = perplexity(engine.backbone, texts, applied=engine.applied_for, routes=routes)
     return HeldoutScore(
         qa=contains(inputs.heldout_questions),
         perplexity=ppl,
