@@ -80,7 +80,9 @@ def _batches(encoded: Sequence[list[int]]) -> list[list[list[int]]]:
     return batches
 
 
-def _right_padded(rows: Sequence[list[int]], device: object) -> tuple[torch.Tensor, torch.Tensor]:
+def _right_padded(
+    rows: Sequence[list[int]], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Input ids and labels (-100 where padded), each (rows, longest)."""
     width = max(len(row) for row in rows)
     ids = torch.zeros(len(rows), width, dtype=torch.long)
