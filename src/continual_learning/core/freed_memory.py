@@ -5,12 +5,11 @@ to 32 MiB) with a fresh ``mmap`` and hands it back to the kernel on ``free``. De
 frees and allocates tensors of that size at every step (the key/value cache grows by a
 concatenation per layer, the logits, the attention scores), so each step maps new pages, and
 the kernel zeroes every one of them on first touch: on these CPUs a batch of 32 long prompts
-spent more time in the kernel than in the model. With ``model.reuse_freed_memory`` the process
+spent a third of its CPU time in the kernel doing so. With ``model.reuse_freed_memory`` the process
 fixes the threshold at glibc's largest (32 MiB), so blocks up to that size come from its heap,
 and never trims the heap, so what is freed serves the next step (``mallopt``). The numbers
 computed do not change, only where their memory comes from; the cost is that the process keeps
-its peak heap until it exits. (Turning mmap off altogether was measured too: no faster, and a
-heap of every size is slower to search; docs/speed.md#freed-memory.)
+its peak heap until it exits (measured: docs/speed.md#freed-memory).
 
 Nothing happens where the C library is not glibc (macOS, musl): there is no such setting.
 """

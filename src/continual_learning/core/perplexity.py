@@ -14,7 +14,6 @@ from continual_learning.core.backbone import Backbone, ChatMessage
 PERPLEXITY_TOKENS = 512
 """Each text is cut to this many tokens before its perplexity is taken."""
 
-
 BATCH_TOKENS = 2048
 """Tokens (rows x the longest row) per forward pass when a perplexity is taken in batches."""
 
@@ -41,14 +40,14 @@ def perplexity(
     total_loss, total_tokens = 0.0, 0
     for route, group in groups.items():
         with applied(route) if applied is not None else nullcontext():
-            loss, tokens = summed_loss(backbone, group, max_tokens=max_tokens)
+            loss, tokens = _summed_loss(backbone, group, max_tokens=max_tokens)
         total_loss, total_tokens = total_loss + loss, total_tokens + tokens
     if total_tokens == 0:
         raise ValueError("perplexity needs at least one text of two or more tokens")
     return math.exp(total_loss / total_tokens)
 
 
-def summed_loss(
+def _summed_loss(
     backbone: Backbone, texts: Sequence[str], *, max_tokens: int = PERPLEXITY_TOKENS
 ) -> tuple[float, int]:
     """The next-token loss summed over every predicted token of ``texts``, and how many."""
@@ -61,9 +60,12 @@ def summed_loss(
     total_loss, total_tokens = 0.0, 0
     with torch.inference_mode():
         for batch in _batches(encoded):
-            ids, labels = _right_padded(batch, backbone.device)
+            padded = backbone.tokenizer.pad(
+                {"input_ids": batch}, padding_side="right", return_tensors="pt"
+            ).to(backbone.device)
+            labels = padded["input_ids"].masked_fill(padded["attention_mask"] == 0, -100)
             counted = sum(len(row) - 1 for row in batch)
-            loss = backbone.model(input_ids=ids, labels=labels).loss  # mean over ``counted``
+            loss = backbone.model(**padded, labels=labels).loss  # mean over ``counted``
             total_loss += float(loss) * counted
             total_tokens += counted
     return total_loss, total_tokens
@@ -78,19 +80,6 @@ def _batches(encoded: Sequence[list[int]]) -> list[list[list[int]]]:
         else:
             batches.append([row])
     return batches
-
-
-def _right_padded(
-    rows: Sequence[list[int]], device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Input ids and labels (-100 where padded), each (rows, longest)."""
-    width = max(len(row) for row in rows)
-    ids = torch.zeros(len(rows), width, dtype=torch.long)
-    labels = torch.full((len(rows), width), -100, dtype=torch.long)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)] = torch.tensor(row)
-        labels[i, : len(row)] = ids[i, : len(row)]
-    return ids.to(device), labels.to(device)
 
 
 def chat_with_answer(
