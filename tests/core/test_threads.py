@@ -63,7 +63,7 @@ def test_an_idle_workbench_process_is_seen_but_leaves_every_core() -> None:
     assert other.pid not in thread_usage().others
 
 
-def test_a_busy_workbench_process_leaves_one_thread_and_the_cli_says_so(
+def test_a_busy_workbench_process_keeps_its_cores_and_the_cli_says_so(
     real_backbone: object,
 ) -> None:
     other = _other("busy")
@@ -74,9 +74,14 @@ def test_a_busy_workbench_process_leaves_one_thread_and_the_cli_says_so(
             started_now = configure_threads(0)  # the other computes on every core
         finally:
             torch.set_num_threads(previous)
-        assert started_now.threads == 1
-        assert started_now.oversubscribed and "oversubscribed" in started_now.describe()
-        assert "timings are unreliable" in (started_now.notice() or "")
+        # The other takes every core it can get; how many it gets depends on what else runs
+        # (the other test worker, an install): this process takes the cores it leaves free.
+        busy = started_now.busy_elsewhere
+        assert busy >= 1 and started_now.threads == max(1, started_now.cores - busy)
+        wording = "unreliable" if started_now.oversubscribed else "slower than on an idle"
+        assert wording in (started_now.notice() or "")
+        if started_now.oversubscribed:
+            assert "oversubscribed" in started_now.describe()
         notice = cli("ask", "--engine", "closed-book", "What is 2 + 2?").stderr
         # Its own start-up competes with the other process, which may then be seen busy on one
         # core only: the CLI then says "slower" rather than "unreliable"; either way, it says so.
